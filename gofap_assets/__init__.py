@@ -1,0 +1,1 @@
+"""GOFAP Data Import: Linear and GitHub work data into one relational warehouse, on Dagster."""

@@ -1,0 +1,16 @@
+"""The code location: assembles assets, checks, schedules, sensors and resources."""
+
+import dagster as dg
+
+from gofap_assets.config import Settings
+from gofap_assets.github.assets import github_assets
+from gofap_assets.logs import configure_logging
+from gofap_assets.resources import build_resources
+
+settings = Settings.from_env()
+configure_logging(settings.log_level, settings.log_file)
+
+defs = dg.Definitions(
+    assets=[*github_assets],
+    resources=build_resources(settings),
+)

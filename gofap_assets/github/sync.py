@@ -1,0 +1,171 @@
+"""How each GitHub listing is synced incrementally into the warehouse.
+
+Cursors are the server's `Date` of a listing's first page (less an overlap), so anything updated
+while a listing was being read is read again next time; items are ordered newest first so an edit
+during a listing moves an item to pages already read rather than making another one skip a page.
+"""
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from gofap_assets.github.client import GitHubClient
+from gofap_assets.github.models import (
+    SOURCE,
+    commit_record,
+    issue_record,
+    pull_request_record,
+    repository_record,
+)
+from gofap_assets.http import ApiResponse, MalformedResponseError
+from gofap_assets.ingest import Page, PartitionOutcome, ingest_pages
+from gofap_assets.warehouse import CursorUpdate, Record, Warehouse
+
+CURSOR_OVERLAP = timedelta(seconds=5)
+REPOSITORY_KEY = re.compile(r"^[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}$")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One per-repository listing and the rules for reading it incrementally."""
+
+    data_type: str
+    path: str
+    params: dict[str, str]
+    since: bool
+    """Incremental through the `since` parameter (issues, commits)."""
+    stop_at_cursor: bool
+    """Incremental by reading newest-first and stopping at the cursor (pulls have no `since`)."""
+    empty_statuses: dict[int, str]
+    """Statuses meaning "nothing here" rather than failure (409 empty repository, ...)."""
+    mapper: Callable[[dict[str, Any], str], Record | None]
+
+
+_NEWEST_FIRST = {"state": "all", "sort": "updated", "direction": "desc", "per_page": "100"}
+
+ISSUES = Endpoint("issue", "repos/{repo}/issues", _NEWEST_FIRST, since=True,
+                  stop_at_cursor=False, empty_statuses={410: "issues are disabled"},
+                  mapper=issue_record)
+PULL_REQUESTS = Endpoint("pull_request", "repos/{repo}/pulls", _NEWEST_FIRST, since=False,
+                         stop_at_cursor=True, empty_statuses={}, mapper=pull_request_record)
+COMMITS = Endpoint("commit", "repos/{repo}/commits", {"per_page": "100"}, since=True,
+                   stop_at_cursor=False, empty_statuses={409: "repository is empty"},
+                   mapper=commit_record)
+
+
+class InvalidPartitionKey(ValueError):
+    pass
+
+
+def validate_repository_key(key: str) -> str:
+    if not REPOSITORY_KEY.fullmatch(key) or ".." in key:
+        raise InvalidPartitionKey(f"not a repository partition key (owner/name): {key[:200]!r}")
+    return key
+
+
+def format_cursor(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def listing_started(response: ApiResponse) -> datetime:
+    """The server's clock when it answered; our own only if it sent no usable Date."""
+    try:
+        return parsedate_to_datetime(response.headers["date"]).astimezone(UTC)
+    except (KeyError, TypeError, ValueError):
+        return datetime.now(UTC)
+
+
+def _updated_before(item: Any, cursor: str) -> bool:
+    value = item.get("updated_at") if isinstance(item, dict) else None
+    return isinstance(value, str) and value < cursor
+
+
+def _items(response: ApiResponse) -> list[Any]:
+    if not isinstance(response.data, list):
+        raise MalformedResponseError(SOURCE, f"expected a JSON array, got "
+                                     f"{type(response.data).__name__}", url=response.url)
+    return response.data
+
+
+def sync_repository_endpoint(client: GitHubClient, warehouse: Warehouse, endpoint: Endpoint,
+                             repo: str, *, full: bool = False) -> PartitionOutcome:
+    """Bring one repository's listing up to date; with `full`, also mark what vanished."""
+    validate_repository_key(repo)
+    state = warehouse.partition_state(SOURCE, endpoint.data_type, repo)
+    cursor = None if full else state.cursor
+    params = dict(endpoint.params)
+    if endpoint.since and cursor:
+        params["since"] = cursor
+    path = endpoint.path.format(repo=repo)
+    request_key = f"{path}?{urlencode(sorted(params.items()))}"
+    etag = state.etag if not full and state.etag_url == request_key else None
+    outcome = PartitionOutcome(SOURCE, endpoint.data_type, repo)
+
+    def pages() -> Iterator[Page]:
+        new_cursor, first_etag, saw_new = cursor, None, False
+        accept = frozenset(endpoint.empty_statuses)
+        for number, response in enumerate(client.pages(path, params, etag=etag,
+                                                       accept_statuses=accept)):
+            if response.not_modified:
+                outcome.not_modified = outcome.complete = True
+                return
+            if response.status in endpoint.empty_statuses:
+                outcome.note = endpoint.empty_statuses[response.status]
+                yield Page([], last=True, cursor=CursorUpdate(cursor, None, None, full))
+                return
+            items = _items(response)
+            if number == 0:
+                new_cursor = format_cursor(listing_started(response) - CURSOR_OVERLAP)
+                first_etag = response.etag
+            last = "next" not in response.links
+            if endpoint.stop_at_cursor and cursor and any(_updated_before(i, cursor)
+                                                          for i in items):
+                items = [i for i in items if not _updated_before(i, cursor)]
+                last = True
+            saw_new = saw_new or bool(items)
+            update = None
+            if last:
+                # With nothing new the request stays the same next time, so its ETag can answer
+                # 304; moving the cursor would only change the URL.
+                kept = new_cursor if saw_new or full else cursor
+                update = CursorUpdate(kept, first_etag, request_key, full)
+            yield Page(items, last=last, cursor=update)
+            if last:
+                return
+
+    return ingest_pages(warehouse, outcome, pages(), lambda raw: endpoint.mapper(raw, repo),
+                        reconcile="partition" if full else None)
+
+
+@dataclass
+class RepositoryListing:
+    outcome: PartitionOutcome
+    names: list[str]
+    """Full names of every listed repository, for the dynamic partitions."""
+
+
+def sync_repositories(client: GitHubClient, warehouse: Warehouse, *,
+                      full: bool = False) -> RepositoryListing:
+    path, params = client.repository_listing()
+    scope = client.org or "*"
+    outcome = PartitionOutcome(SOURCE, "repository", scope)
+    names: list[str] = []
+
+    def pages() -> Iterator[Page]:
+        for response in client.pages(path, params):
+            last = "next" not in response.links
+            yield Page(_items(response), last=last,
+                       cursor=CursorUpdate(None, full_sync=full) if last else None)
+
+    def mapper(raw: dict[str, Any]) -> Record:
+        record = repository_record(raw)
+        names.append(record.title or "")
+        return record
+
+    ingest_pages(warehouse, outcome, pages(), mapper,
+                 reconcile=("partition" if client.org else "all") if full else None)
+    return RepositoryListing(outcome, names)

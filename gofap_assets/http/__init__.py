@@ -1,0 +1,22 @@
+"""The one HTTP layer every API call passes through: timeouts, retries, rate limits, ETags."""
+
+from gofap_assets.http.client import ApiClient, ApiResponse, RateLimitWait, RequestStats
+from gofap_assets.http.errors import (
+    ApiError,
+    AuthenticationError,
+    MalformedResponseError,
+    RateLimitedError,
+    RetriesExhaustedError,
+)
+
+__all__ = [
+    "ApiClient",
+    "ApiError",
+    "ApiResponse",
+    "AuthenticationError",
+    "MalformedResponseError",
+    "RateLimitWait",
+    "RateLimitedError",
+    "RequestStats",
+    "RetriesExhaustedError",
+]

@@ -1,0 +1,112 @@
+"""Materialize many partitions in one run: bounded concurrency, isolated failures, metadata.
+
+Dagster runs a single-run backfill of a partitioned asset as one step over all the partitions, so
+a whole organization costs one process, not one per repository. Each partition succeeds or fails
+on its own: a failing one is recorded in `sync_partitions`/`sync_status` and reported, and the
+others' data and materializations are kept.
+"""
+
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+
+import dagster as dg
+import sqlalchemy as sa
+
+from gofap_assets.http import ApiError, RequestStats
+from gofap_assets.ingest import PartitionOutcome
+from gofap_assets.logs import redact
+from gofap_assets.warehouse import Warehouse, WarehouseError, WriteCounts
+from gofap_assets.warehouse.schema import imported_data
+
+Work = Callable[[str], PartitionOutcome]
+
+
+def _guarded(work: Work, key: str, source: str, data_type: str) -> PartitionOutcome:
+    try:
+        return work(key)
+    except WarehouseError:
+        raise
+    except ApiError as exc:
+        return PartitionOutcome(source, data_type, key, error=str(exc))
+    except Exception as exc:  # one partition's surprise must not lose the others' work
+        return PartitionOutcome(source, data_type, key,
+                                error=redact(f"{type(exc).__name__}: {exc}"))
+
+
+def live_row_count(warehouse: Warehouse, source: str, data_type: str) -> int:
+    t = imported_data.c
+    query = sa.select(sa.func.count()).where(t.source == source, t.data_type == data_type,
+                                             t.deleted_at.is_(None))
+    with warehouse.engine.connect() as conn:
+        return int(conn.execute(query).scalar_one())
+
+
+def run_partitions(
+    context: dg.AssetExecutionContext,
+    *,
+    service: str,
+    data_type: str,
+    keys: Sequence[str],
+    work: Work,
+    warehouse: Warehouse,
+    stats: RequestStats,
+    concurrency: int,
+) -> dg.MaterializeResult:
+    """Run `work` for every key; raise a Failure naming the failed keys after keeping the rest."""
+    before = stats.snapshot()
+    started = time.monotonic()
+    outcomes: list[PartitionOutcome] = []
+    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(keys)))) as pool:
+        futures = [pool.submit(_guarded, work, key, service, data_type) for key in keys]
+        for done, future in enumerate(as_completed(futures), start=1):
+            outcome = future.result()
+            outcomes.append(outcome)
+            warehouse.record_partition_result(service, data_type, outcome.partition_key,
+                                              items=outcome.counts.written, error=outcome.error)
+            status = f"failed: {outcome.error}" if outcome.error else _summary(outcome)
+            if outcome.error or len(keys) <= 20 or done % max(1, len(keys) // 20) == 0:
+                context.log.info(f"[{done}/{len(keys)}] {data_type} {outcome.partition_key}: "
+                                 f"{status}")
+    totals = WriteCounts()
+    for outcome in outcomes:
+        totals += outcome.counts
+    failures = sorted((o for o in outcomes if o.error), key=lambda o: o.partition_key)
+    after = stats.snapshot()
+    metadata: dict[str, object] = {
+        **totals.as_metadata(),
+        "dagster/row_count": live_row_count(warehouse, service, data_type),
+        "partitions": len(keys),
+        "partitions_failed": len(failures),
+        "requests": int(after["requests"] or 0) - int(before["requests"] or 0),
+        "not_modified_304": int(after["not_modified"] or 0) - int(before["not_modified"] or 0),
+        "retries": int(after["retries"] or 0) - int(before["retries"] or 0),
+        "rate_limit_remaining": after["rate_limit_remaining"]
+        if after["rate_limit_remaining"] is not None else -1,
+        "duration_seconds": round(time.monotonic() - started, 3),
+    }
+    error = "; ".join(f"{o.partition_key}: {o.error}" for o in failures[:10]) or None
+    warehouse.record_service_run(service, items=totals.written, error=error)
+    if failures:
+        for outcome in outcomes:
+            if not outcome.error and len(keys) > 1:
+                context.log_event(dg.AssetMaterialization(
+                    asset_key=context.asset_key, partition=outcome.partition_key,
+                    metadata=outcome.counts.as_metadata()))
+        raise dg.Failure(
+            description=f"{len(failures)} of {len(keys)} {data_type} partitions failed: {error}",
+            metadata={**metadata, "failed_partitions": ", ".join(o.partition_key
+                                                                   for o in failures)})
+    return dg.MaterializeResult(metadata=metadata)
+
+
+def _summary(outcome: PartitionOutcome) -> str:
+    if outcome.not_modified:
+        return "not modified (304)"
+    c = outcome.counts
+    text = f"{c.inserted} new, {c.updated} updated, {c.unchanged} unchanged"
+    if c.quarantined:
+        text += f", {c.quarantined} quarantined"
+    if c.deleted:
+        text += f", {c.deleted} marked deleted"
+    return f"{text} ({outcome.note})" if outcome.note else text

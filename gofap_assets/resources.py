@@ -1,0 +1,29 @@
+"""Resources built from the environment; secrets stay `EnvVar`s so Dagster never stores them."""
+
+import dagster as dg
+
+from gofap_assets.config import DEFAULT_DATABASE_URL, Settings
+from gofap_assets.github.resources import GitHubResource
+from gofap_assets.warehouse.resource import WarehouseResource
+
+
+def _secret(settings_value: object, var: str) -> dg.EnvVar | None:
+    return dg.EnvVar(var) if settings_value is not None else None
+
+
+def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
+    database_url: str | dg.EnvVar = settings.database_url
+    if settings.database_url != DEFAULT_DATABASE_URL:
+        database_url = dg.EnvVar("DATABASE_URL")
+    return {
+        "warehouse": WarehouseResource(database_url=database_url),
+        "github": GitHubResource(
+            token=_secret(settings.github_token, "GITHUB_TOKEN"),
+            org=settings.github_org,
+            api_url=settings.github_api_url,
+            max_retries=settings.max_retries,
+            timeout_seconds=settings.timeout_seconds,
+            concurrency=settings.concurrency,
+            max_rate_limit_wait_seconds=settings.max_rate_limit_wait_seconds,
+        ),
+    }

@@ -1,0 +1,124 @@
+"""The warehouse's tables (SQLAlchemy Core), identical on SQLite and PostgreSQL."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = sa.MetaData()
+
+
+class UtcDateTime(sa.TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out, whatever the backend keeps (SQLite has no time zones)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: the warehouse stores UTC only")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+JsonDocument = sa.JSON().with_variant(JSONB(), "postgresql")
+SurrogateKey = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+imported_data = sa.Table(
+    "imported_data",
+    metadata,
+    sa.Column("id", SurrogateKey, primary_key=True, autoincrement=True),
+    sa.Column("source", sa.String(16), nullable=False),
+    sa.Column("data_type", sa.String(32), nullable=False),
+    sa.Column("external_id", sa.String(255), nullable=False),
+    sa.Column("parent_key", sa.String(255), comment="repository full_name or Linear team key"),
+    sa.Column("title", sa.Text),
+    sa.Column("description", sa.Text),
+    sa.Column("state", sa.String(64)),
+    sa.Column("created_at", UtcDateTime, nullable=False, default=_now),
+    sa.Column("updated_at", UtcDateTime, nullable=False, default=_now),
+    sa.Column("external_created_at", UtcDateTime),
+    sa.Column("external_updated_at", UtcDateTime),
+    sa.Column("raw_data", JsonDocument, nullable=False),
+    sa.Column("processed_data", JsonDocument, nullable=False),
+    sa.Column("content_hash", sa.String(40), nullable=False),
+    sa.Column("archived", sa.Boolean, nullable=False, default=False),
+    sa.Column("deleted_at", UtcDateTime, comment="set when a full sync no longer finds the item"),
+    sa.UniqueConstraint("source", "data_type", "external_id", name="uq_imported_data_identity"),
+    sa.Index("ix_imported_data_parent", "source", "data_type", "parent_key"),
+    sa.Index("ix_imported_data_external_updated", "source", "data_type", "external_updated_at"),
+)
+
+sync_status = sa.Table(
+    "sync_status",
+    metadata,
+    sa.Column("service", sa.String(16), primary_key=True),
+    sa.Column("enabled", sa.Boolean, nullable=False, default=True),
+    sa.Column("sync_interval_minutes", sa.Integer,
+              comment="per-service override; NULL means SYNC_INTERVAL_MINUTES"),
+    sa.Column("last_sync_at", UtcDateTime),
+    sa.Column("last_success_at", UtcDateTime),
+    sa.Column("total_items_synced", sa.BigInteger, nullable=False, default=0),
+    sa.Column("success_count", sa.Integer, nullable=False, default=0),
+    sa.Column("failure_count", sa.Integer, nullable=False, default=0),
+    sa.Column("last_error", sa.Text),
+    sa.Column("last_error_at", UtcDateTime),
+)
+
+sync_partitions = sa.Table(
+    "sync_partitions",
+    metadata,
+    sa.Column("source", sa.String(16), primary_key=True),
+    sa.Column("data_type", sa.String(32), primary_key=True),
+    sa.Column("partition_key", sa.String(255), primary_key=True),
+    sa.Column("cursor", sa.String(64), comment="committed with the rows it covers"),
+    sa.Column("etag", sa.String(255)),
+    sa.Column("etag_url", sa.Text, comment="the request the ETag answers"),
+    sa.Column("last_sync_at", UtcDateTime),
+    sa.Column("last_success_at", UtcDateTime),
+    sa.Column("last_full_sync_at", UtcDateTime),
+    sa.Column("items_synced", sa.BigInteger, nullable=False, default=0),
+    sa.Column("last_error", sa.Text),
+    sa.Column("last_error_at", UtcDateTime),
+)
+
+import_errors = sa.Table(
+    "import_errors",
+    metadata,
+    sa.Column("id", SurrogateKey, primary_key=True, autoincrement=True),
+    sa.Column("source", sa.String(16), nullable=False),
+    sa.Column("data_type", sa.String(32), nullable=False),
+    sa.Column("partition_key", sa.String(255)),
+    sa.Column("external_id", sa.String(255)),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("raw_text", sa.Text, nullable=False),
+    sa.Column("seen_at", UtcDateTime, nullable=False, default=_now),
+    sa.Index("ix_import_errors_source", "source", "data_type", "seen_at"),
+)
+
+
+def table_names() -> list[str]:
+    return list(metadata.tables)
+
+
+__all__: list[Any] = [
+    "UtcDateTime",
+    "import_errors",
+    "imported_data",
+    "metadata",
+    "sync_partitions",
+    "sync_status",
+]

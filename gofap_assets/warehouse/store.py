@@ -1,0 +1,333 @@
+"""The warehouse: the one upsert path, partition cursors, quarantine and sync bookkeeping.
+
+Every write is one short transaction. A batch's rows, its quarantined records and the partition
+cursor that covers them commit together, so a crash can re-read data but never skip it.
+"""
+
+import json
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine, make_url
+
+from gofap_assets.warehouse.records import Batch, Record, WriteCounts
+from gofap_assets.warehouse.schema import (
+    import_errors,
+    imported_data,
+    metadata,
+    sync_partitions,
+    sync_status,
+)
+from gofap_assets.warehouse.views import create_views
+
+SERVICES = ("linear", "github")
+_LOOKUP_CHUNK = 500
+
+
+class WarehouseError(RuntimeError):
+    """The warehouse could not be reached or written; nothing of the failed batch is kept."""
+
+
+@dataclass(frozen=True)
+class PartitionState:
+    cursor: str | None
+    etag: str | None
+    etag_url: str | None
+
+
+def normalise_url(url: str) -> str:
+    """Pin PostgreSQL URLs to psycopg2, the driver Dagster's own storage uses too."""
+    parsed = make_url(url)
+    if parsed.drivername in {"postgresql", "postgres"}:
+        parsed = parsed.set(drivername="postgresql+psycopg2")
+    return parsed.render_as_string(hide_password=False)
+
+
+def _clean_text(value: str | None) -> str | None:
+    """PostgreSQL text cannot hold NUL; both backends store U+FFFD instead, so they agree."""
+    return value.replace("\x00", "\ufffd") if value and "\x00" in value else value
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str).replace("\\u0000", "\\ufffd")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Warehouse:
+    """SQLAlchemy Core access to the warehouse; one instance per process, shared by threads."""
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = normalise_url(url)
+        parsed = make_url(self.url)
+        self.dialect = parsed.get_backend_name()
+        kwargs: dict[str, Any] = {"json_serializer": _dumps, "echo": echo, "future": True}
+        if self.dialect == "sqlite":
+            kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
+        else:
+            kwargs["pool_pre_ping"] = True
+            kwargs["pool_size"] = 8
+        self.engine: Engine = sa.create_engine(self.url, **kwargs)
+        # SQLite allows one writer; serialising our own threads avoids busy-waiting on the lock.
+        self._write_lock = threading.Lock() if self.dialect == "sqlite" else None
+        if self.dialect == "sqlite":
+            _configure_sqlite(self.engine)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    # -- schema ------------------------------------------------------------------------------
+
+    def create_schema(self) -> None:
+        """Create tables and views if missing; safe to run again (`gofap-import init-db`)."""
+        with self._writing() as conn:
+            metadata.create_all(conn)
+            create_views(conn)
+            for service in SERVICES:
+                conn.execute(self._insert(sync_status).values(service=service, enabled=True)
+                             .on_conflict_do_nothing(index_elements=["service"]))
+
+    def schema_ready(self) -> bool:
+        return sa.inspect(self.engine).has_table(imported_data.name)
+
+    # -- the upsert path ---------------------------------------------------------------------
+
+    def write(self, batch: Batch) -> WriteCounts:
+        """Upsert a batch's records, quarantine its bad ones and move its cursor, atomically."""
+        now = utcnow()
+        with self._writing() as conn:
+            counts = self._upsert(conn, batch.source, batch.data_type, batch.records, now)
+            if batch.quarantined:
+                conn.execute(import_errors.insert(), [
+                    {"source": q.source, "data_type": q.data_type,
+                     "partition_key": q.partition_key, "external_id": q.external_id,
+                     "reason": _clean_text(q.reason), "raw_text": _clean_text(q.raw_text),
+                     "seen_at": now}
+                    for q in batch.quarantined])
+                counts.quarantined = len(batch.quarantined)
+            if batch.cursor is not None:
+                values: dict[str, Any] = {"cursor": batch.cursor.cursor, "etag": batch.cursor.etag,
+                                          "etag_url": batch.cursor.etag_url}
+                if batch.cursor.full_sync:
+                    values["last_full_sync_at"] = now
+                self._upsert_partition(conn, batch.source, batch.data_type,
+                                       batch.partition_key, values)
+        return counts
+
+    def _upsert(self, conn: Connection, source: str, data_type: str,
+                records: Sequence[Record], now: datetime) -> WriteCounts:
+        counts = WriteCounts()
+        if not records:
+            return counts
+        latest = {r.external_id: r for r in records}  # a page may repeat an item; keep the last
+        existing = self._existing(conn, source, data_type, list(latest))
+        rows = []
+        for external_id, record in latest.items():
+            digest = record.content_hash()
+            known = existing.get(external_id)
+            if known is None:
+                counts.inserted += 1
+            elif known == (digest, False):
+                counts.unchanged += 1
+                continue
+            else:
+                counts.updated += 1
+            rows.append(self._row(record, digest, now))
+        counts.unchanged += len(records) - len(latest)
+        if rows:
+            stmt = self._insert(imported_data)
+            changed = sa.or_(imported_data.c.content_hash != stmt.excluded.content_hash,
+                             imported_data.c.deleted_at.is_not(None))
+            update_cols = ("parent_key", "title", "description", "state", "external_created_at",
+                           "external_updated_at", "raw_data", "processed_data", "content_hash",
+                           "archived", "updated_at")
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["source", "data_type", "external_id"],
+                set_={**{c: stmt.excluded[c] for c in update_cols}, "deleted_at": None},
+                where=changed,
+            )
+            conn.execute(stmt, rows)
+        return counts
+
+    @staticmethod
+    def _row(record: Record, digest: str, now: datetime) -> dict[str, Any]:
+        return {
+            "source": record.source, "data_type": record.data_type,
+            "external_id": record.external_id, "parent_key": record.parent_key,
+            "title": _clean_text(record.title), "description": _clean_text(record.description),
+            "state": _clean_text(record.state),
+            "external_created_at": record.external_created_at,
+            "external_updated_at": record.external_updated_at,
+            "raw_data": record.raw_data, "processed_data": record.processed_data,
+            "content_hash": digest, "archived": record.archived,
+            "created_at": now, "updated_at": now, "deleted_at": None,
+        }
+
+    def _existing(self, conn: Connection, source: str, data_type: str,
+                  external_ids: list[str]) -> dict[str, tuple[str, bool]]:
+        found: dict[str, tuple[str, bool]] = {}
+        t = imported_data.c
+        for start in range(0, len(external_ids), _LOOKUP_CHUNK):
+            chunk = external_ids[start:start + _LOOKUP_CHUNK]
+            query = sa.select(t.external_id, t.content_hash, t.deleted_at.is_not(None)).where(
+                t.source == source, t.data_type == data_type, t.external_id.in_(chunk))
+            for external_id, digest, deleted in conn.execute(query):
+                found[external_id] = (digest, bool(deleted))
+        return found
+
+    # -- reconciliation ----------------------------------------------------------------------
+
+    def live_ids(self, source: str, data_type: str, parent_key: str | None) -> set[str]:
+        t = imported_data.c
+        query = sa.select(t.external_id).where(t.source == source, t.data_type == data_type,
+                                               t.deleted_at.is_(None))
+        if parent_key is not None:
+            query = query.where(t.parent_key == parent_key)
+        with self.engine.connect() as conn:
+            return set(conn.execute(query).scalars())
+
+    def mark_deleted(self, source: str, data_type: str, external_ids: Iterable[str]) -> int:
+        """Mark items a full sync no longer found; they stay in `imported_data`."""
+        ids = sorted(external_ids)
+        if not ids:
+            return 0
+        t = imported_data.c
+        now = utcnow()
+        marked = 0
+        with self._writing() as conn:
+            for start in range(0, len(ids), _LOOKUP_CHUNK):
+                chunk = ids[start:start + _LOOKUP_CHUNK]
+                result = conn.execute(
+                    imported_data.update()
+                    .where(t.source == source, t.data_type == data_type,
+                           t.external_id.in_(chunk), t.deleted_at.is_(None))
+                    .values(deleted_at=now, updated_at=now))
+                marked += result.rowcount
+        return marked
+
+    # -- partition and service bookkeeping ---------------------------------------------------
+
+    def partition_state(self, source: str, data_type: str, partition_key: str) -> PartitionState:
+        t = sync_partitions.c
+        query = sa.select(t.cursor, t.etag, t.etag_url).where(
+            t.source == source, t.data_type == data_type, t.partition_key == partition_key)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return PartitionState(*row) if row else PartitionState(None, None, None)
+
+    def record_partition_result(self, source: str, data_type: str, partition_key: str, *,
+                                items: int, error: str | None) -> None:
+        now = utcnow()
+        values: dict[str, Any] = {"last_sync_at": now}
+        if error is None:
+            values["last_success_at"] = now
+        else:
+            values.update(last_error=error, last_error_at=now)
+        with self._writing() as conn:
+            self._upsert_partition(conn, source, data_type, partition_key, values,
+                                   add_items=items)
+
+    def record_service_run(self, service: str, *, items: int, error: str | None) -> None:
+        """Count one sync attempt of a service (an asset materialization) in `sync_status`."""
+        now = utcnow()
+        t = sync_status.c
+        values: dict[str, Any] = {"last_sync_at": now,
+                                  "total_items_synced": t.total_items_synced + items}
+        if error is None:
+            values.update(last_success_at=now, success_count=t.success_count + 1)
+        else:
+            values.update(failure_count=t.failure_count + 1, last_error=error[:4000],
+                          last_error_at=now)
+        with self._writing() as conn:
+            self._ensure_service(conn, service)
+            conn.execute(sync_status.update().where(t.service == service).values(**values))
+
+    def service_status(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(sync_status).order_by(sync_status.c.service))
+            return [dict(r._mapping) for r in rows]
+
+    def set_service(self, service: str, *, enabled: bool | None = None,
+                    interval_minutes: int | None = None) -> None:
+        values: dict[str, Any] = {}
+        if enabled is not None:
+            values["enabled"] = enabled
+        if interval_minutes is not None:
+            values["sync_interval_minutes"] = interval_minutes
+        with self._writing() as conn:
+            self._ensure_service(conn, service)
+            conn.execute(sync_status.update().where(sync_status.c.service == service)
+                         .values(**values))
+
+    def _ensure_service(self, conn: Connection, service: str) -> None:
+        conn.execute(self._insert(sync_status).values(service=service, enabled=True)
+                     .on_conflict_do_nothing(index_elements=["service"]))
+
+    def _upsert_partition(self, conn: Connection, source: str, data_type: str,
+                          partition_key: str, values: dict[str, Any], add_items: int = 0) -> None:
+        stmt = self._insert(sync_partitions).values(
+            source=source, data_type=data_type, partition_key=partition_key,
+            items_synced=add_items, **values)
+        set_: dict[str, Any] = {k: stmt.excluded[k] for k in values}
+        if add_items:
+            set_["items_synced"] = sync_partitions.c.items_synced + add_items
+        if not set_:
+            stmt = stmt.on_conflict_do_nothing(index_elements=["source", "data_type",
+                                                               "partition_key"])
+        else:
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["source", "data_type", "partition_key"], set_=set_)
+        conn.execute(stmt)
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def _insert(self, table: sa.Table) -> Any:
+        dialect = postgresql if self.dialect == "postgresql" else sqlite
+        return dialect.insert(table)
+
+    @contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        lock = self._write_lock
+        if lock is not None:
+            lock.acquire()
+        try:
+            with self.engine.connect() as conn:
+                conn = conn.execution_options(gofap_write=True)
+                with conn.begin():
+                    yield conn
+        except sa.exc.OperationalError as exc:
+            raise WarehouseError(f"warehouse write failed ({_masked(self.url)}): "
+                                 f"{exc.orig or exc}") from exc
+        finally:
+            if lock is not None:
+                lock.release()
+
+
+def _masked(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """WAL so readers never block the writer; BEGIN IMMEDIATE so writers queue, not deadlock."""
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        immediate = conn.get_execution_options().get("gofap_write")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

@@ -1,0 +1,117 @@
+"""Typed SQL views over `imported_data`, one per entity, for analysts.
+
+The views read `processed_data`, the typed form the mappings produce, and leave out rows that a
+full sync's reconciliation marked deleted.
+"""
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+
+@dataclass(frozen=True)
+class ViewSpec:
+    name: str
+    source: str
+    data_type: str
+    columns: tuple[tuple[str, str, str], ...]
+    """(view column, processed_data key, type: text|int|bool|float|timestamp|json)."""
+
+
+_COMMON_TAIL = (
+    ("external_created_at", "external_created_at"),
+    ("external_updated_at", "external_updated_at"),
+    ("imported_at", "created_at"),
+    ("changed_at", "updated_at"),
+)
+
+VIEWS: tuple[ViewSpec, ...] = (
+    ViewSpec("github_repositories", "github", "repository", (
+        ("repository_id", "id", "int"), ("full_name", "full_name", "text"),
+        ("owner", "owner", "text"), ("name", "name", "text"),
+        ("private", "private", "bool"), ("archived", "archived", "bool"),
+        ("fork", "fork", "bool"), ("default_branch", "default_branch", "text"),
+        ("language", "language", "text"), ("html_url", "html_url", "text"),
+        ("pushed_at", "pushed_at", "timestamp"),
+    )),
+    ViewSpec("github_issues", "github", "issue", (
+        ("issue_id", "id", "int"), ("repository", "repository", "text"),
+        ("number", "number", "int"), ("state_reason", "state_reason", "text"),
+        ("author", "user_login", "text"), ("assignees", "assignees", "json"),
+        ("labels", "labels", "json"), ("comments", "comments", "int"),
+        ("closed_at", "closed_at", "timestamp"), ("html_url", "html_url", "text"),
+    )),
+    ViewSpec("github_pull_requests", "github", "pull_request", (
+        ("pull_request_id", "id", "int"), ("repository", "repository", "text"),
+        ("number", "number", "int"), ("author", "user_login", "text"),
+        ("draft", "draft", "bool"), ("head_ref", "head_ref", "text"),
+        ("base_ref", "base_ref", "text"), ("merged_at", "merged_at", "timestamp"),
+        ("closed_at", "closed_at", "timestamp"), ("html_url", "html_url", "text"),
+    )),
+    ViewSpec("github_commits", "github", "commit", (
+        ("sha", "sha", "text"), ("repository", "repository", "text"),
+        ("author_name", "author_name", "text"), ("author_email", "author_email", "text"),
+        ("author_login", "author_login", "text"), ("committer_name", "committer_name", "text"),
+        ("authored_at", "authored_at", "timestamp"),
+        ("committed_at", "committed_at", "timestamp"), ("html_url", "html_url", "text"),
+    )),
+    ViewSpec("linear_teams", "linear", "team", (
+        ("team_id", "id", "text"), ("key", "key", "text"), ("private", "private", "bool"),
+        ("archived_at", "archived_at", "timestamp"),
+    )),
+    ViewSpec("linear_users", "linear", "user", (
+        ("user_id", "id", "text"), ("display_name", "display_name", "text"),
+        ("email", "email", "text"), ("active", "active", "bool"), ("admin", "admin", "bool"),
+        ("guest", "guest", "bool"), ("archived_at", "archived_at", "timestamp"),
+    )),
+    ViewSpec("linear_projects", "linear", "project", (
+        ("project_id", "id", "text"), ("status", "status_name", "text"),
+        ("lead_id", "lead_id", "text"), ("progress", "progress", "float"),
+        ("start_date", "start_date", "text"), ("target_date", "target_date", "text"),
+        ("url", "url", "text"), ("trashed", "trashed", "bool"),
+        ("archived_at", "archived_at", "timestamp"), ("completed_at", "completed_at", "timestamp"),
+    )),
+    ViewSpec("linear_issues", "linear", "issue", (
+        ("issue_id", "id", "text"), ("identifier", "identifier", "text"),
+        ("number", "number", "int"), ("team_id", "team_id", "text"),
+        ("team_key", "team_key", "text"), ("state_type", "state_type", "text"),
+        ("assignee_id", "assignee_id", "text"), ("creator_id", "creator_id", "text"),
+        ("project_id", "project_id", "text"), ("parent_id", "parent_id", "text"),
+        ("priority", "priority", "int"), ("priority_label", "priority_label", "text"),
+        ("estimate", "estimate", "float"), ("due_date", "due_date", "text"),
+        ("url", "url", "text"), ("trashed", "trashed", "bool"),
+        ("archived_at", "archived_at", "timestamp"), ("completed_at", "completed_at", "timestamp"),
+        ("canceled_at", "canceled_at", "timestamp"),
+    )),
+)
+
+
+def _expr(dialect: str, key: str, kind: str) -> str:
+    if dialect == "postgresql":
+        if kind == "json":
+            return f"processed_data->'{key}'"
+        cast = {"text": "", "int": "::bigint", "bool": "::boolean",
+                "float": "::double precision", "timestamp": "::timestamptz"}[kind]
+        return f"(processed_data->>'{key}'){cast}"
+    if kind == "int":
+        return f"CAST(json_extract(processed_data, '$.{key}') AS INTEGER)"
+    if kind == "json":
+        return f"json_extract(processed_data, '$.{key}')"
+    return f"json_extract(processed_data, '$.{key}')"
+
+
+def view_sql(spec: ViewSpec, dialect: str) -> str:
+    columns = ["id AS row_id", "external_id", "title", "description", "state"]
+    columns += [f"{_expr(dialect, key, kind)} AS {name}" for name, key, kind in spec.columns]
+    columns += [f"{column} AS {alias}" for alias, column in _COMMON_TAIL]
+    return (f"CREATE VIEW {spec.name} AS SELECT {', '.join(columns)} FROM imported_data "
+            f"WHERE source = '{spec.source}' AND data_type = '{spec.data_type}' "
+            "AND deleted_at IS NULL")
+
+
+def create_views(conn: Connection) -> None:
+    """(Re)create every view so a new release's columns take effect on `init-db`."""
+    for spec in VIEWS:
+        conn.execute(sa.text(f"DROP VIEW IF EXISTS {spec.name}"))
+        conn.execute(sa.text(view_sql(spec, conn.dialect.name)))
