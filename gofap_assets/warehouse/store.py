@@ -213,6 +213,40 @@ class Warehouse:
                 marked += result.rowcount
         return marked
 
+    # -- reading -----------------------------------------------------------------------------
+
+    def browse(self, *, source: str | None = None, data_type: str | None = None,
+               state: str | None = None, search: str | None = None,
+               since: datetime | None = None, limit: int = 20,
+               include_deleted: bool = False) -> list[dict[str, Any]]:
+        """Newest rows first; every filter is a bound parameter, never SQL text."""
+        t = imported_data.c
+        query = sa.select(t.source, t.data_type, t.external_id, t.title, t.state,
+                          t.external_updated_at)
+        if source:
+            query = query.where(t.source == source)
+        if data_type:
+            query = query.where(t.data_type == data_type)
+        if state:
+            query = query.where(t.state == state)
+        if search:
+            needle = search.lower()
+            query = query.where(sa.or_(
+                sa.func.lower(t.title).contains(needle, autoescape=True),
+                sa.func.lower(t.description).contains(needle, autoescape=True)))
+        if since:
+            query = query.where(t.external_updated_at >= since)
+        if not include_deleted:
+            query = query.where(t.deleted_at.is_(None))
+        query = query.order_by(t.external_updated_at.desc().nulls_last(), t.id.desc())
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(query.limit(limit))]
+
+    def quarantine_count(self, source: str) -> int:
+        query = sa.select(sa.func.count()).where(import_errors.c.source == source)
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
     # -- partition and service bookkeeping ---------------------------------------------------
 
     def partition_state(self, source: str, data_type: str, partition_key: str) -> PartitionState:

@@ -1,0 +1,236 @@
+"""The body of each `gofap-import` command; parsing and exit codes live in `main`."""
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+
+from gofap_assets.config import ENV_VARS, SECRET_FIELDS, Settings, mask_database_url
+from gofap_assets.logs import configure_logging, redact
+from gofap_assets.warehouse import Warehouse
+
+EXIT_OK, EXIT_PARTIAL = 0, 1
+
+
+class UsageError(ValueError):
+    """A command was called with values it cannot use."""
+
+
+def _settings() -> Settings:
+    settings = Settings.from_env()
+    configure_logging(settings.log_level, settings.log_file)
+    return settings
+
+
+def _warehouse(settings: Settings) -> Warehouse:
+    warehouse = Warehouse(settings.database_url)
+    if not warehouse.schema_ready():
+        warehouse.create_schema()
+    return warehouse
+
+
+def _print_frame(frame: pd.DataFrame, fmt: str = "table") -> None:
+    if fmt == "json":
+        print(frame.to_json(orient="records", date_format="iso", force_ascii=False, indent=2))
+    elif fmt == "csv":
+        frame.to_csv(sys.stdout, index=False)
+    elif frame.empty:
+        print("(no rows)")
+    else:
+        with pd.option_context("display.max_colwidth", 60, "display.width", 200):
+            print(frame.to_string(index=False))
+
+
+def init_db(_args: argparse.Namespace) -> int:
+    settings = _settings()
+    warehouse = Warehouse(settings.database_url)
+    warehouse.create_schema()
+    print(f"warehouse ready: {mask_database_url(warehouse.url)}")
+    return EXIT_OK
+
+
+def config_info(_args: argparse.Namespace) -> int:
+    settings = _settings()
+    sources = Settings.sources()
+    rows = []
+    for field, var in ENV_VARS.items():
+        value: Any = getattr(settings, field)
+        if field in SECRET_FIELDS:
+            shown = "(unset)" if value is None else "***"
+        elif field == "database_url":
+            shown = mask_database_url(value)
+        else:
+            shown = "(unset)" if value is None else str(value)
+        rows.append({"variable": var, "value": shown, "source": sources[field]})
+    _print_frame(pd.DataFrame(rows))
+    print(f"\nlinear: {'configured' if settings.linear_enabled else 'not configured'}; "
+          f"github: {'configured' if settings.github_enabled else 'not configured'}")
+    return EXIT_OK
+
+
+def test_connections(_args: argparse.Namespace) -> int:
+    from gofap_assets.connections import check_connections
+
+    settings = _settings()
+    results = check_connections(settings)
+    _print_frame(pd.DataFrame([r.as_row() for r in results]))
+    return EXIT_OK if all(r.ok for r in results if r.configured) else EXIT_PARTIAL
+
+
+def sync(args: argparse.Namespace) -> int:
+    from gofap_assets.definitions import defs
+    from gofap_assets.sync_runner import SERVICES, open_instance, sync_service
+
+    settings = _settings()
+    warehouse = _warehouse(settings)
+    enabled = {row["service"]: row["enabled"] for row in warehouse.service_status()}
+    services = [args.service] if args.service else list(SERVICES)
+    instance = open_instance()
+    failed = False
+    for service in services:
+        if not args.service and not enabled.get(service, True):
+            print(f"{service}: disabled (gofap-import configure-service {service} --enabled)")
+            continue
+        mode = "full" if args.full else "incremental"
+        print(f"{service}: {mode} sync...", flush=True)
+        report = sync_service(defs, service, full=args.full, instance=instance,
+                              log_level=settings.log_level)
+        if report.skipped:
+            print(f"{service}: skipped: {report.skipped}")
+            continue
+        for run in report.runs:
+            if run.ok:
+                m = run.metadata
+                print(f"  {run.asset}: {m.get('inserted', 0)} new, {m.get('updated', 0)} "
+                      f"updated, {m.get('unchanged', 0)} unchanged, "
+                      f"{m.get('quarantined', 0)} quarantined, {m.get('marked_deleted', 0)} "
+                      f"marked deleted; {m.get('requests', 0)} requests "
+                      f"({m.get('not_modified_304', 0)} not modified)")
+            else:
+                failed = True
+                print(f"  {run.asset}: FAILED: {redact(run.error or 'unknown error')}")
+        print(f"{service}: {'done' if report.ok else 'finished with failures'} in "
+              f"{report.seconds:.1f}s", flush=True)
+    return EXIT_PARTIAL if failed else EXIT_OK
+
+
+def _health(row: dict[str, Any], default_interval: int) -> str:
+    if not row["enabled"]:
+        return "disabled"
+    if row["last_sync_at"] is None:
+        return "never synced"
+    interval = row["sync_interval_minutes"] or default_interval
+    if row["last_success_at"] is None:
+        return "failing"
+    if row["last_error_at"] and row["last_error_at"] > row["last_success_at"]:
+        return "failing"
+    if datetime.now(UTC) - row["last_success_at"] > timedelta(minutes=2 * interval):
+        return "stale"
+    return "healthy"
+
+
+def status(_args: argparse.Namespace) -> int:
+    settings = _settings()
+    warehouse = _warehouse(settings)
+    rows = []
+    for row in warehouse.service_status():
+        runs = row["success_count"] + row["failure_count"]
+        rate = f"{100 * row['success_count'] / runs:.0f}%" if runs else "-"
+        configured = (settings.linear_enabled if row["service"] == "linear"
+                      else settings.github_enabled)
+        rows.append({
+            "service": row["service"],
+            "configured": "yes" if configured else "no",
+            "enabled": "yes" if row["enabled"] else "no",
+            "interval_min": row["sync_interval_minutes"] or settings.sync_interval_minutes,
+            "last_sync": _when(row["last_sync_at"]),
+            "last_success": _when(row["last_success_at"]),
+            "items": row["total_items_synced"],
+            "success_rate": rate,
+            "quarantined": warehouse.quarantine_count(row["service"]),
+            "health": _health(row, settings.sync_interval_minutes),
+            "last_error": (redact(row["last_error"])[:80] if row["last_error"] else ""),
+        })
+    _print_frame(pd.DataFrame(rows))
+    return EXIT_OK
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%SZ") if moment else "never"
+
+
+def list_data(args: argparse.Namespace) -> int:
+    settings = _settings()
+    if not 1 <= args.limit <= 10_000:
+        raise UsageError("--limit must be between 1 and 10000")
+    since = None
+    if args.since:
+        try:
+            since = datetime.fromisoformat(args.since)
+        except ValueError:
+            raise UsageError(f"--since {args.since!r} is not a date (YYYY-MM-DD)") from None
+        since = since if since.tzinfo else since.replace(tzinfo=UTC)
+    warehouse = _warehouse(settings)
+    rows = warehouse.browse(source=args.source, data_type=args.data_type, state=args.state,
+                            search=args.search, since=since, limit=args.limit,
+                            include_deleted=args.include_deleted)
+    _print_frame(pd.DataFrame(rows, columns=["source", "data_type", "external_id", "title",
+                                             "state", "external_updated_at"]), args.format)
+    return EXIT_OK
+
+
+def configure_service(args: argparse.Namespace) -> int:
+    warehouse = _warehouse(_settings())
+    warehouse.set_service(args.name, enabled=args.enabled)
+    print(f"{args.name}: {'enabled' if args.enabled else 'disabled'}")
+    return EXIT_OK
+
+
+def set_interval(args: argparse.Namespace) -> int:
+    if not 1 <= args.minutes <= 7 * 24 * 60:
+        raise UsageError("minutes must be between 1 and 10080 (a week)")
+    warehouse = _warehouse(_settings())
+    warehouse.set_service(args.name, interval_minutes=args.minutes)
+    print(f"{args.name}: sync every {args.minutes} minutes")
+    return EXIT_OK
+
+
+def start_scheduler(_args: argparse.Namespace) -> int:
+    _settings()
+    home = os.environ.get("DAGSTER_HOME")
+    if not home:
+        raise UsageError("set DAGSTER_HOME to a folder with dagster.yaml (see README) so that "
+                         "schedules and runs persist")
+    daemon = shutil.which("dagster-daemon")
+    if daemon is None:
+        raise UsageError("dagster-daemon is not installed in this environment")
+    print("starting the Dagster daemon (schedules and sensors); Ctrl+C stops it.\n"
+          "Open the UI alongside with: dagster-webserver -w workspace.yaml  (http://127.0.0.1:3000)",
+          flush=True)
+    process = subprocess.Popen([daemon, "run", "-w", "workspace.yaml"])
+    try:
+        return process.wait()
+    except KeyboardInterrupt:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+        print("scheduler stopped")
+        return EXIT_OK
+
+
+def demo(args: argparse.Namespace) -> int:
+    from gofap_assets.sandbox.demo import run_demo
+
+    return run_demo(scale=args.scale, seed=args.seed, database_url=args.database_url)
+
+
+def sandbox(args: argparse.Namespace) -> int:
+    from gofap_assets.sandbox.serve import serve_forever
+
+    return serve_forever(port=args.port, scale=args.scale, seed=args.seed, faults=args.faults,
+                         latency_ms=args.latency_ms)
