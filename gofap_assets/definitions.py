@@ -2,15 +2,22 @@
 
 import dagster as dg
 
+from gofap_assets.checks import asset_checks
 from gofap_assets.config import Settings
 from gofap_assets.github.assets import github_assets
 from gofap_assets.logs import configure_logging
 from gofap_assets.resources import build_resources
+from gofap_assets.schedules import jobs, schedules
+from gofap_assets.sensors import sensors
 
 settings = Settings.from_env()
 configure_logging(settings.log_level, settings.log_file)
 
 defs = dg.Definitions(
     assets=[*github_assets],
+    asset_checks=asset_checks,
+    jobs=jobs,
+    schedules=schedules,
+    sensors=sensors,
     resources=build_resources(settings),
 )

@@ -1,0 +1,5 @@
+"""Sensors: partition discovery and failure recording."""
+
+import dagster as dg
+
+sensors: list[dg.SensorDefinition] = []
