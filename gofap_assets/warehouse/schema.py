@@ -78,6 +78,19 @@ sync_status = sa.Table(
     sa.Column("last_error_at", UtcDateTime),
 )
 
+sync_history = sa.Table(
+    "sync_history",
+    metadata,
+    sa.Column("id", SurrogateKey, primary_key=True, autoincrement=True),
+    sa.Column("service", sa.String(16), nullable=False),
+    sa.Column("finished_at", UtcDateTime, nullable=False, default=_now),
+    sa.Column("ok", sa.Boolean, nullable=False),
+    sa.Column("items", sa.BigInteger, nullable=False, default=0),
+    sa.Column("error", sa.Text),
+    sa.Index("ix_sync_history_service", "service", "finished_at"),
+    comment="one row per asset sync attempt: the recent success rate and its trend",
+)
+
 sync_partitions = sa.Table(
     "sync_partitions",
     metadata,

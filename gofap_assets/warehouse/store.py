@@ -21,6 +21,7 @@ from gofap_assets.warehouse.schema import (
     import_errors,
     imported_data,
     metadata,
+    sync_history,
     sync_partitions,
     sync_status,
 )
@@ -283,6 +284,20 @@ class Warehouse:
         with self._writing() as conn:
             self._ensure_service(conn, service)
             conn.execute(sync_status.update().where(t.service == service).values(**values))
+            conn.execute(sync_history.insert().values(
+                service=service, finished_at=now, ok=error is None, items=items,
+                error=error[:4000] if error else None))
+
+    def recent_success_rate(self, service: str, last: int = 20) -> tuple[float | None, int]:
+        """Share of the last `last` sync attempts that succeeded, and how many there were."""
+        h = sync_history.c
+        query = (sa.select(h.ok).where(h.service == service)
+                 .order_by(h.finished_at.desc(), h.id.desc()).limit(last))
+        with self.engine.connect() as conn:
+            outcomes = list(conn.execute(query).scalars())
+        if not outcomes:
+            return None, 0
+        return sum(1 for ok in outcomes if ok) / len(outcomes), len(outcomes)
 
     def service_status(self) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:

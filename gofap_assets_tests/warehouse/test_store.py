@@ -125,3 +125,11 @@ def test_create_schema_is_idempotent(warehouse: Warehouse) -> None:
     warehouse.write(Batch("github", "issue", "acme/api", [record("1")]))
     warehouse.create_schema()
     assert rows(warehouse, "SELECT count(*) FROM github_issues") == [(1,)]
+
+
+def test_recent_success_rate_counts_the_last_attempts(warehouse: Warehouse) -> None:
+    assert warehouse.recent_success_rate("github") == (None, 0)
+    for error in [None, "boom", None, None]:
+        warehouse.record_service_run("github", items=1, error=error)
+    assert warehouse.recent_success_rate("github") == (0.75, 4)
+    assert warehouse.recent_success_rate("github", last=2) == (1.0, 2)
