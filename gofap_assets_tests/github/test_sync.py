@@ -134,7 +134,7 @@ def test_a_vanished_repository_is_an_error_naming_it(client: GitHubClient,
                                                      warehouse: Warehouse) -> None:
     respx.get(f"{API}/repos/acme/gone/issues").mock(return_value=httpx.Response(
         404, json={"message": "Not Found"}))
-    with pytest.raises(ApiError, match="GitHub 404: Not Found .*repos/acme/gone/issues"):
+    with pytest.raises(ApiError, match=r"GitHub 404: Not Found .*repos/acme/gone/issues"):
         sync_repository_endpoint(client, warehouse, ISSUES, "acme/gone")
 
 
