@@ -10,14 +10,20 @@ from gofap_assets.resources import build_resources
 from gofap_assets.schedules import jobs, schedules
 from gofap_assets.sensors import sensors
 
+
+
+def build_definitions(settings: Settings) -> dg.Definitions:
+    """Everything Dagster loads, with resources configured from `settings`."""
+    return dg.Definitions(
+        assets=[*github_assets],
+        asset_checks=asset_checks,
+        jobs=jobs,
+        schedules=schedules,
+        sensors=sensors,
+        resources=build_resources(settings),
+    )
+
+
 settings = Settings.from_env()
 configure_logging(settings.log_level, settings.log_file)
-
-defs = dg.Definitions(
-    assets=[*github_assets],
-    asset_checks=asset_checks,
-    jobs=jobs,
-    schedules=schedules,
-    sensors=sensors,
-    resources=build_resources(settings),
-)
+defs = build_definitions(settings)
