@@ -76,10 +76,8 @@ def _summaries(result: dg.ExecuteInProcessResult, assets: Sequence[str]) -> list
                 if event.event_type_value == "STEP_FAILURE"}
     for name in assets:
         metadata: dict[str, object] = {}
-        for event in result.get_asset_materialization_events():
-            materialization = event.asset_materialization
-            if materialization and materialization.asset_key.to_user_string() == name:
-                metadata = {k: v.value for k, v in materialization.metadata.items()}
+        for materialization in result.asset_materializations_for_node(name):
+            metadata = {k: v.value for k, v in materialization.metadata.items()}
         failure = failures.get(name)
         error = None
         if failure is not None and failure.step_failure_data is not None:

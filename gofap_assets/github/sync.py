@@ -168,4 +168,9 @@ def sync_repositories(client: GitHubClient, warehouse: Warehouse, *,
 
     ingest_pages(warehouse, outcome, pages(), mapper,
                  reconcile=("partition" if client.org else "all") if full else None)
+    if full and outcome.complete:
+        prefix = f"{client.org}/" if client.org else ""
+        outcome.counts.deleted += warehouse.mark_orphans_deleted(
+            SOURCE, "repository", [e.data_type for e in (ISSUES, PULL_REQUESTS, COMMITS)],
+            parent_prefix=prefix)
     return RepositoryListing(outcome, names)

@@ -214,6 +214,27 @@ class Warehouse:
                 marked += result.rowcount
         return marked
 
+    def mark_orphans_deleted(self, source: str, parent_type: str, child_types: Sequence[str],
+                             *, parent_prefix: str = "") -> int:
+        """Mark children whose parent is gone (a deleted or renamed repository's items).
+
+        Children are matched to parents by `parent_key` = the parent row's `title` (a
+        repository's full name); only parents under `parent_prefix` (an org) are considered.
+        """
+        parent = imported_data.alias("parent")
+        live_parents = sa.select(parent.c.title).where(
+            parent.c.source == source, parent.c.data_type == parent_type,
+            parent.c.deleted_at.is_(None))
+        now = utcnow()
+        t = imported_data.c
+        stmt = (imported_data.update()
+                .where(t.source == source, t.data_type.in_(child_types), t.deleted_at.is_(None),
+                       t.parent_key.startswith(parent_prefix, autoescape=True),
+                       t.parent_key.not_in(live_parents))
+                .values(deleted_at=now, updated_at=now))
+        with self._writing() as conn:
+            return conn.execute(stmt).rowcount
+
     # -- reading -----------------------------------------------------------------------------
 
     def browse(self, *, source: str | None = None, data_type: str | None = None,

@@ -133,3 +133,17 @@ def test_recent_success_rate_counts_the_last_attempts(warehouse: Warehouse) -> N
         warehouse.record_service_run("github", items=1, error=error)
     assert warehouse.recent_success_rate("github") == (0.75, 4)
     assert warehouse.recent_success_rate("github", last=2) == (1.0, 2)
+
+
+def test_children_of_a_vanished_repository_are_marked_deleted(warehouse: Warehouse) -> None:
+    repos = [record("100", "acme/api", data_type="repository", parent="acme"),
+             record("101", "acme/web", data_type="repository", parent="acme")]
+    warehouse.write(Batch("github", "repository", "acme", repos))
+    warehouse.write(Batch("github", "issue", "acme/api", [record("1", parent="acme/api")]))
+    warehouse.write(Batch("github", "issue", "acme/web", [record("2", parent="acme/web")]))
+    warehouse.write(Batch("github", "issue", "other/x", [record("3", parent="other/x")]))
+    warehouse.mark_deleted("github", "repository", {"101"})
+    marked = warehouse.mark_orphans_deleted("github", "repository", ["issue"],
+                                            parent_prefix="acme/")
+    assert marked == 1
+    assert warehouse.live_ids("github", "issue", None) == {"1", "3"}
