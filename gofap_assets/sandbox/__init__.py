@@ -1,0 +1,1 @@
+"""Local emulators of the GitHub REST and Linear GraphQL APIs, over real HTTP on loopback."""

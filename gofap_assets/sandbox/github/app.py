@@ -1,0 +1,473 @@
+"""The GitHub REST emulator: the endpoints the importer reads, with the real API's semantics.
+
+Auth, per-token rate-limit budgets and headers, Link pagination (issues' links point at
+`/repositories/{id}/...`, as GitHub's sometimes do, so clients must follow links rather than
+rebuild URLs), ETag/304, filters and their validation, and the error statuses real repositories
+produce: 301 renamed, 404 gone, 409 empty, 410 issues disabled, 403 blocked, 451 DMCA.
+"""
+
+import hashlib
+import itertools
+import math
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import unquote, urlencode
+
+from gofap_assets.sandbox.app import Request, Response
+from gofap_assets.sandbox.github.generate import BLOCKED, DMCA, EMPTY, VANISHED, RepoMeta
+from gofap_assets.sandbox.github.render import Renderer, dumps, iso, node_id
+from gofap_assets.sandbox.github.world import GitHubWorld
+
+DOCS = "https://docs.github.com/rest"
+JSON_TYPE = "application/json; charset=utf-8"
+DEFAULT_API_VERSION = "2022-11-28"
+API_VERSIONS = frozenset({DEFAULT_API_VERSION, "2026-03-10"})
+GIT_MIN = 86_400  # 1970-01-02: git treats earlier `since` values as "no limit" and misbehaves
+GIT_MAX = 4_102_444_799  # 2099-12-31T23:59:59Z, the documented upper bound
+
+
+class ApiError(Exception):
+    """An error answer, GitHub-shaped: ``{"message", "documentation_url", "status"}``."""
+
+    def __init__(self, status: int, message: str, *, docs: str = DOCS,
+                 headers: dict[str, str] | None = None, **extra: Any) -> None:
+        super().__init__(message)
+        self.response = Response(status, dumps({"message": message, **extra,
+                                                "documentation_url": docs,
+                                                "status": str(status)}),
+                                 {"content-type": JSON_TYPE, **(headers or {})})
+
+
+def _invalid(resource: str, field: str) -> ApiError:
+    return ApiError(422, "Validation Failed", docs=f"{DOCS}/issues/issues#list-repository-issues",
+                    errors=[{"resource": resource, "field": field, "code": "invalid"}])
+
+
+class _Budget:
+    """A token's primary rate limit: `limit` requests per window, reset at a fixed time."""
+
+    def __init__(self, limit: int, window: float) -> None:
+        self.limit, self.window = limit, window
+        self.used = 0
+        self.reset = math.ceil(time.time() + window)
+
+    def roll(self) -> None:
+        if time.time() >= self.reset:
+            self.used, self.reset = 0, math.ceil(time.time() + self.window)
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.limit - self.used)
+
+    def headers(self) -> dict[str, str]:
+        return {"x-ratelimit-limit": str(self.limit),
+                "x-ratelimit-remaining": str(self.remaining),
+                "x-ratelimit-used": str(min(self.used, self.limit)),
+                "x-ratelimit-reset": str(self.reset), "x-ratelimit-resource": "core"}
+
+
+class GitHubApp:
+    """Serves a `GitHubWorld` through the sandbox seam (``handle``), for one valid token."""
+
+    def __init__(self, world: GitHubWorld, token: str = "sandbox-github-token", *,
+                 rate_limit: int = 1_000_000, rate_limit_window: float = 3600.0,
+                 cache_bytes: int = 128 << 20) -> None:
+        self.world = world
+        self.token = token
+        self.rate_limit = rate_limit
+        self.rate_limit_window = rate_limit_window
+        self.renderer = Renderer(world, cache_bytes=cache_bytes)
+        self._budgets: dict[str, _Budget] = {}
+        self._lock = threading.Lock()
+        self._request_ids = itertools.count(1)
+
+    # -- the seam -------------------------------------------------------------------------
+
+    def handle(self, request: Request) -> Response:
+        token = _token(request.headers.get("authorization", ""))
+        if token is None:
+            return ApiError(401, "Requires authentication").response
+        if token != self.token:
+            return ApiError(401, "Bad credentials").response
+        version = request.headers.get("x-github-api-version", DEFAULT_API_VERSION)
+        if version not in API_VERSIONS:
+            return ApiError(400, f"Invalid API version provided: {version}").response
+        segments = [unquote(s) for s in request.path.strip("/").split("/") if s]
+        with self._lock:
+            budget = self._budgets.setdefault(token, _Budget(self.rate_limit,
+                                                             self.rate_limit_window))
+            budget.roll()
+            exhausted = segments != ["rate_limit"] and budget.remaining == 0
+            limit_headers = budget.headers()
+        if exhausted:
+            return self._primary_limit(budget.reset, limit_headers)
+        try:
+            if request.method not in ("GET", "HEAD"):
+                raise ApiError(404, "Not Found")
+            response = self._route(request, segments)
+        except ApiError as error:
+            response = error.response
+        if response.status == 200:
+            etag = f'W/"{hashlib.sha1(response.body).hexdigest()}"'
+            response.headers["etag"] = etag
+            response.headers["cache-control"] = "private, max-age=60, s-maxage=60"
+            if _matches(request.headers.get("if-none-match"), etag):
+                response = Response(304, b"", {"etag": etag,
+                                               "cache-control": response.headers["cache-control"]})
+        with self._lock:
+            if response.status != 304 and segments != ["rate_limit"]:
+                budget.used += 1  # conditional hits and /rate_limit are free, as on GitHub
+            response.headers.update(budget.headers())
+        response.headers.update({
+            "x-github-api-version-selected": version,
+            "x-github-media-type": "github.v3; format=json",
+            "x-github-request-id": f"SANDBOX:{next(self._request_ids):08X}",
+            "x-oauth-scopes": "read:org, repo", "x-accepted-oauth-scopes": "repo",
+            "vary": "Accept, Authorization, Cookie, X-GitHub-OTP, Accept-Encoding",
+        })
+        return response
+
+    def rate_limited(self, request: Request, kind: str, seconds: float) -> Response | None:
+        """GitHub's two rate-limit answers, for the server's fault injection."""
+        with self._lock:
+            budget = self._budgets.setdefault(self.token, _Budget(self.rate_limit,
+                                                                  self.rate_limit_window))
+            headers = budget.headers()
+        if kind == "secondary":
+            headers["retry-after"] = f"{seconds:g}"
+            return ApiError(
+                403, "You have exceeded a secondary rate limit. Please wait a few minutes "
+                     "before you try again. If you reach out to GitHub Support for help, "
+                     "please include the request ID SANDBOX.",
+                docs=f"{DOCS}/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits",
+                headers=headers).response
+        if kind == "primary":
+            return self._primary_limit(math.ceil(time.time() + seconds), headers)
+        return None
+
+    def _primary_limit(self, reset: int, headers: dict[str, str]) -> Response:
+        headers = {**headers, "x-ratelimit-remaining": "0", "x-ratelimit-reset": str(reset),
+                   "x-ratelimit-used": headers["x-ratelimit-limit"]}
+        return ApiError(
+            403, f"API rate limit exceeded for user ID {self.world.viewer.id}. If you reach out "
+                 "to GitHub Support for help, please include the request ID SANDBOX and "
+                 f"timestamp {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC.",
+            docs=f"{DOCS}/overview/rate-limits-for-the-rest-api#about-primary-rate-limits",
+            headers=headers).response
+
+    # -- routing ----------------------------------------------------------------------------
+
+    def _route(self, request: Request, segments: list[str]) -> Response:
+        match segments:
+            case ["user"]:
+                return _json(self._viewer(request.base_url))
+            case ["user", "repos"]:
+                return self._user_repos(request)
+            case ["rate_limit"]:
+                return _json(self._rate_limit_overview())
+            case ["orgs", org]:
+                self._org_or_404(org)
+                return _json(self._organization(request.base_url))
+            case ["orgs", org, "repos"]:
+                self._org_or_404(org)
+                return self._org_repos(request)
+            case ["repos", owner, name, *rest] if len(rest) <= 1:
+                return self._repo_resource(request, self._repo_by_name(request, owner, name,
+                                                                       rest), rest)
+            case ["repositories", repo_id, *rest] if len(rest) <= 1 and repo_id.isdigit():
+                repo = self.world.repository(int(repo_id))
+                if repo is None:
+                    raise ApiError(404, "Not Found")
+                return self._repo_resource(request, repo, rest)
+        raise ApiError(404, "Not Found")
+
+    def _repo_by_name(self, request: Request, owner: str, name: str,
+                      rest: list[str]) -> RepoMeta:
+        found = self.world.lookup(owner, name)
+        if found is None:
+            raise ApiError(404, "Not Found",
+                           docs=f"{DOCS}/repos/repos#get-a-repository")
+        repo, moved = found
+        if moved:
+            query = urlencode([(k, v) for k, vs in request.query.items() for v in vs])
+            location = (f"{request.base_url}/repositories/{repo.id}"
+                        + "".join(f"/{part}" for part in rest) + (f"?{query}" if query else ""))
+            raise ApiError(301, "Moved Permanently", url=location,
+                           headers={"location": location})
+        return repo
+
+    def _repo_resource(self, request: Request, repo: RepoMeta, rest: list[str]) -> Response:
+        if repo.kind == DMCA:
+            raise ApiError(451, "Repository access blocked", block={
+                "reason": "dmca", "created_at": iso(repo.created_at + 86_400),
+                "html_url": "https://github.com/github/dmca/blob/master/2025/01/sandbox.md"})
+        if repo.kind == BLOCKED:
+            raise ApiError(403, "Repository access blocked", block={
+                "reason": "tos", "created_at": iso(repo.created_at + 86_400), "html_url": None})
+        if repo.kind == VANISHED:
+            raise ApiError(404, "Not Found")
+        match rest:
+            case []:
+                return _json(self.renderer.repository(request.base_url, repo, "full"))
+            case ["issues"]:
+                return self._issues(request, repo)
+            case ["pulls"]:
+                return self._pulls(request, repo)
+            case ["commits"]:
+                return self._commits(request, repo)
+        raise ApiError(404, "Not Found")
+
+    # -- listings ---------------------------------------------------------------------------
+
+    def _issues(self, request: Request, repo: RepoMeta) -> Response:
+        if not repo.has_issues:
+            raise ApiError(410, "Issues are disabled for this repo",
+                           docs="https://docs.github.com/v3/issues/")
+        state = _choice(request, "state", ("open", "closed", "all"), "open", "Issue")
+        sort = _choice(request, "sort", ("created", "updated", "comments"), "created", "Issue")
+        direction = _choice(request, "direction", ("asc", "desc"), "desc", "Issue")
+        since = _timestamp(request, "since", "Issue", ceil=True)
+        page, per_page = _paging(request)
+        total, items = self.world.issue_page(repo, pulls=False, state=state, sort=sort,
+                                             direction=direction, since=since,
+                                             start=(page - 1) * per_page, stop=page * per_page)
+        api = request.base_url
+        body = _array(self.renderer.issue_json(api, repo, *ref) for ref in items)
+        return _paged(request, body, total, page, per_page, f"/repositories/{repo.id}/issues")
+
+    def _pulls(self, request: Request, repo: RepoMeta) -> Response:
+        state = _choice(request, "state", ("open", "closed", "all"), "open", "PullRequest")
+        sort = _choice(request, "sort", ("created", "updated", "popularity", "long-running"),
+                       "created", "PullRequest")
+        direction = _choice(request, "direction", ("asc", "desc"),
+                            "desc" if sort == "created" else "asc", "PullRequest")
+        page, per_page = _paging(request)
+        base = _param(request, "base")
+        if base and base != repo.default_branch:
+            total, items = 0, []
+        else:
+            total, items = self.world.issue_page(
+                repo, pulls=True, state=state, sort=sort, direction=direction, since=None,
+                start=(page - 1) * per_page, stop=page * per_page)
+        api = request.base_url
+        body = _array(self.renderer.pull_json(api, repo, *ref) for ref in items)
+        return _paged(request, body, total, page, per_page, request.path)
+
+    def _commits(self, request: Request, repo: RepoMeta) -> Response:
+        if repo.kind == EMPTY or repo.commits == 0:
+            raise ApiError(409, "Git Repository is empty.",
+                           docs=f"{DOCS}/commits/commits#list-commits")
+        since = _timestamp(request, "since", "Commit", ceil=True)
+        until = _timestamp(request, "until", "Commit", ceil=False)
+        page, per_page = _paging(request)
+        out_of_range = any(t is not None and not GIT_MIN <= t <= GIT_MAX for t in (since, until))
+        if out_of_range:  # the docs warn of "unexpected results"; git returns nothing
+            total, commits = 0, []
+        else:
+            total, commits = self.world.commit_page(repo, since=since, until=until,
+                                                    start=(page - 1) * per_page,
+                                                    stop=page * per_page)
+        api = request.base_url
+        body = _array(self.renderer.commit_json(api, repo, index) for index in commits)
+        return _paged(request, body, total, page, per_page, request.path)
+
+    def _org_repos(self, request: Request) -> Response:
+        kind = _choice(request, "type", ("all", "public", "private", "forks", "sources",
+                                         "member"), "all", "Repository")
+        repos = [r for r in self.world.repositories()
+                 if kind in ("all", "sources", "member")
+                 or (kind == "public" and not r.private) or (kind == "private" and r.private)]
+        return self._repo_listing(request, repos, "created", "minimal")
+
+    def _user_repos(self, request: Request) -> Response:
+        kind = _param(request, "type")
+        if kind and (_param(request, "visibility") or _param(request, "affiliation")):
+            raise ApiError(422, "If you specify visibility or affiliation, you cannot specify "
+                                "type.", docs=f"{DOCS}/repos/repos#list-repositories-for-the-"
+                                               "authenticated-user")
+        kind = _choice(request, "type", ("all", "owner", "public", "private", "member"), "all",
+                       "Repository")
+        visibility = _choice(request, "visibility", ("all", "public", "private"), "all",
+                             "Repository")
+        affiliation = set((_param(request, "affiliation")
+                           or "owner,collaborator,organization_member").split(","))
+        if not affiliation <= {"owner", "collaborator", "organization_member"}:
+            raise _invalid("Repository", "affiliation")
+        since = _timestamp(request, "since", "Repository", ceil=True)
+        before = _timestamp(request, "before", "Repository", ceil=False)
+        # The viewer owns nothing; every repository comes through organization membership.
+        member = "organization_member" in affiliation and kind != "owner"
+        repos = [r for r in self.world.repositories() if member
+                 and (visibility == "all" or (visibility == "private") == r.private)
+                 and (kind not in ("public", "private") or (kind == "private") == r.private)
+                 and (since is None or r.updated_at >= since)
+                 and (before is None or r.updated_at <= before)]
+        return self._repo_listing(request, repos, "full_name", "repository")
+
+    def _repo_listing(self, request: Request, repos: list[RepoMeta], default_sort: str,
+                      variant: str) -> Response:
+        sort = _choice(request, "sort", ("created", "updated", "pushed", "full_name"),
+                       default_sort, "Repository")
+        direction = _choice(request, "direction", ("asc", "desc"),
+                            "asc" if sort == "full_name" else "desc", "Repository")
+        keys: dict[str, Callable[[RepoMeta], Any]] = {
+            "created": lambda r: (r.created_at, r.id), "updated": lambda r: (r.updated_at, r.id),
+            "pushed": lambda r: (r.pushed_at or 0, r.id),
+            "full_name": lambda r: (r.full_name.lower(), r.id)}
+        repos.sort(key=keys[sort], reverse=direction == "desc")
+        page, per_page = _paging(request)
+        chosen = repos[(page - 1) * per_page: page * per_page]
+        api = request.base_url
+        body = _array(dumps(self.renderer.repository(api, r, variant)) for r in chosen)
+        return _paged(request, body, len(repos), page, per_page, request.path)
+
+    # -- single objects -----------------------------------------------------------------------
+
+    def _org_or_404(self, org: str) -> None:
+        if org.lower() != self.world.org.lower():
+            raise ApiError(404, "Not Found", docs=f"{DOCS}/orgs/orgs#get-an-organization")
+
+    def _viewer(self, api: str) -> dict[str, Any]:
+        viewer, created = self.world.viewer, self.world.organization.created_at
+        repos = self.world.repositories()
+        return {**self.renderer.person(api, viewer), "user_view_type": "private",
+                "name": viewer.name, "company": "@" + self.world.org, "blog": "",
+                "location": None, "email": viewer.email, "notification_email": viewer.email,
+                "hireable": None, "bio": None, "twitter_username": None, "public_repos": 0,
+                "public_gists": 0, "followers": 0, "following": 0,
+                "created_at": iso(created), "updated_at": iso(self.world.now),
+                "private_gists": 0, "total_private_repos": sum(r.private for r in repos),
+                "owned_private_repos": 0, "disk_usage": 0, "collaborators": 0,
+                "two_factor_authentication": True,
+                "plan": {"name": "pro", "space": 976562499, "collaborators": 0,
+                         "private_repos": 9999}}
+
+    def _organization(self, api: str) -> dict[str, Any]:
+        org = self.world.organization
+        base = f"{api}/orgs/{org.login}"
+        repos = self.world.repositories()
+        private = sum(r.private for r in repos)
+        return {
+            "login": org.login, "id": org.id, "node_id": node_id("O_kgDO", org.id),
+            "url": base, "repos_url": f"{base}/repos", "events_url": f"{base}/events",
+            "hooks_url": f"{base}/hooks", "issues_url": f"{base}/issues",
+            "members_url": f"{base}/members{{/member}}",
+            "public_members_url": f"{base}/public_members{{/member}}",
+            "avatar_url": f"https://avatars.githubusercontent.com/u/{org.id}?v=4",
+            "description": "Engineering at Acme — ledger, payroll and reporting",
+            "name": org.name, "company": org.name, "blog": "https://acme.example",
+            "location": "Zürich", "email": f"opensource@{org.login}.example",
+            "twitter_username": None,
+            "is_verified": False, "has_organization_projects": True,
+            "has_repository_projects": True, "public_repos": len(repos) - private,
+            "public_gists": 0, "followers": 12, "following": 0,
+            "html_url": f"https://github.com/{org.login}", "type": "Organization",
+            "total_private_repos": private, "owned_private_repos": private,
+            "created_at": iso(org.created_at), "updated_at": iso(self.world.now),
+            "archived_at": None,
+        }
+
+    def _rate_limit_overview(self) -> dict[str, Any]:
+        with self._lock:
+            budget = self._budgets[self.token]
+            core = {"limit": budget.limit, "used": min(budget.used, budget.limit),
+                    "remaining": budget.remaining, "reset": budget.reset, "resource": "core"}
+        reset = math.ceil(time.time() + 60)
+        other = {name: {"limit": limit, "used": 0, "remaining": limit, "reset": reset,
+                        "resource": name}
+                 for name, limit in (("search", 30), ("graphql", 5000), ("code_search", 10),
+                                     ("integration_manifest", 5000))}
+        return {"resources": {"core": core, **other}, "rate": core}
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def _token(header: str) -> str | None:
+    scheme, _, value = header.strip().partition(" ")
+    if scheme.lower() in ("token", "bearer") and value.strip():
+        return value.strip()
+    return "" if header else None
+
+
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    if not if_none_match:
+        return False
+    opaque = etag.removeprefix("W/")
+    tags = [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
+    return "*" in tags or opaque in tags
+
+
+def _param(request: Request, name: str) -> str | None:
+    values = request.query.get(name)
+    return values[-1] if values else None
+
+
+def _choice(request: Request, name: str, allowed: Sequence[str], default: str,
+            resource: str) -> str:
+    value = _param(request, name)
+    if value is None or value == "":
+        return default
+    if value not in allowed:
+        raise _invalid(resource, name)
+    return value
+
+
+def _timestamp(request: Request, name: str, resource: str, *, ceil: bool) -> int | None:
+    """An ISO 8601 query parameter as epoch seconds (naive means UTC); 422 if unparseable."""
+    value = _param(request, name)
+    if value is None or value == "":
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise _invalid(resource, name) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    seconds = moment.timestamp()
+    return math.ceil(seconds) if ceil else math.floor(seconds)
+
+
+def _paging(request: Request) -> tuple[int, int]:
+    """`page` from 1 and `per_page` 1..100 (default 30); junk falls back to the defaults."""
+    def number(name: str, default: int) -> int:
+        value = _param(request, name) or ""
+        return int(value) if value.isdigit() and int(value) > 0 else default
+
+    return number("page", 1), min(number("per_page", 30), 100)
+
+
+def _array(parts: Any) -> bytes:
+    return b"[" + b",".join(parts) + b"]"
+
+
+def _json(value: Any) -> Response:
+    return Response(200, dumps(value), {"content-type": JSON_TYPE})
+
+
+def _paged(request: Request, body: bytes, total: int, page: int, per_page: int,
+           path: str) -> Response:
+    """A listing page with GitHub's Link header (omitted when everything fits on one page)."""
+    headers = {"content-type": JSON_TYPE}
+    last = max(1, math.ceil(total / per_page))
+    if last > 1 or page > 1:
+        kept = [(k, v) for k, vs in request.query.items() if k not in ("page", "per_page")
+                for v in vs]
+        base = f"{request.base_url}{path}"
+
+        def url(number: int) -> str:
+            return f"{base}?{urlencode([*kept, ('per_page', per_page), ('page', number)])}"
+
+        links = []
+        if page > 1:
+            links.append(f'<{url(min(page - 1, last))}>; rel="prev"')
+        if page < last:
+            links += [f'<{url(page + 1)}>; rel="next"', f'<{url(last)}>; rel="last"']
+        if page > 1:
+            links.append(f'<{url(1)}>; rel="first"')
+        headers["link"] = ", ".join(links)
+    return Response(200, body, headers)
+
