@@ -80,6 +80,7 @@ def ingest_pages(warehouse: Warehouse, outcome: PartitionOutcome, pages: Iterabl
     every row of the data type (the repository listing itself).
     """
     seen: set[str] | None = set() if reconcile else None
+    unidentified = 0
     for page in pages:
         records: list[Record] = []
         quarantined: list[Quarantined] = []
@@ -89,9 +90,16 @@ def ingest_pages(warehouse: Warehouse, outcome: PartitionOutcome, pages: Iterabl
                     raise MappingError(f"expected a JSON object, got {type(item).__name__}")
                 record = mapper(item)
             except (ValidationError, MappingError, ValueError, TypeError, KeyError) as exc:
+                external_id = _external_id(item)
                 quarantined.append(Quarantined(
                     outcome.source, outcome.data_type, outcome.partition_key,
-                    _external_id(item), describe_invalid(exc), raw_text(item)))
+                    external_id, describe_invalid(exc), raw_text(item)))
+                if seen is not None:
+                    # It exists at the API even if it cannot be imported: never mark it deleted.
+                    if external_id is None:
+                        unidentified += 1
+                    else:
+                        seen.add(external_id)
                 continue
             if record is None:
                 continue
@@ -104,8 +112,12 @@ def ingest_pages(warehouse: Warehouse, outcome: PartitionOutcome, pages: Iterabl
         outcome.pages += 1
         if page.last:
             outcome.complete = True
-    if seen is not None and outcome.complete:
+    if seen is not None and outcome.complete and not unidentified:
         parent = outcome.partition_key if reconcile == "partition" else None
         gone = warehouse.live_ids(outcome.source, outcome.data_type, parent) - seen
-        outcome.counts.deleted += warehouse.mark_deleted(outcome.source, outcome.data_type, gone)
+        outcome.counts.deleted += warehouse.mark_deleted(outcome.source, outcome.data_type, gone,
+                                                         parent_key=parent)
+    elif seen is not None and unidentified:
+        outcome.note = (f"{unidentified} quarantined items had no id: nothing was marked "
+                        "deleted")
     return outcome

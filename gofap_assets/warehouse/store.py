@@ -195,8 +195,13 @@ class Warehouse:
         with self.engine.connect() as conn:
             return set(conn.execute(query).scalars())
 
-    def mark_deleted(self, source: str, data_type: str, external_ids: Iterable[str]) -> int:
-        """Mark items a full sync no longer found; they stay in `imported_data`."""
+    def mark_deleted(self, source: str, data_type: str, external_ids: Iterable[str], *,
+                     parent_key: str | None = None) -> int:
+        """Mark items a full sync no longer found; they stay in `imported_data`.
+
+        With `parent_key`, only rows still under that parent are marked, so an item that moved
+        to another partition (and was rewritten there meanwhile) is left alone.
+        """
         ids = sorted(external_ids)
         if not ids:
             return 0
@@ -206,11 +211,13 @@ class Warehouse:
         with self._writing() as conn:
             for start in range(0, len(ids), _LOOKUP_CHUNK):
                 chunk = ids[start:start + _LOOKUP_CHUNK]
-                result = conn.execute(
-                    imported_data.update()
-                    .where(t.source == source, t.data_type == data_type,
-                           t.external_id.in_(chunk), t.deleted_at.is_(None))
-                    .values(deleted_at=now, updated_at=now))
+                stmt = (imported_data.update()
+                        .where(t.source == source, t.data_type == data_type,
+                               t.external_id.in_(chunk), t.deleted_at.is_(None))
+                        .values(deleted_at=now, updated_at=now))
+                if parent_key is not None:
+                    stmt = stmt.where(t.parent_key == parent_key)
+                result = conn.execute(stmt)
                 marked += result.rowcount
         return marked
 

@@ -175,3 +175,18 @@ def test_hostile_partition_keys_are_refused(client: GitHubClient, warehouse: War
                                             key: str) -> None:
     with pytest.raises(InvalidPartitionKey):
         sync_repository_endpoint(client, warehouse, ISSUES, key)
+
+
+@respx.mock
+def test_a_quarantined_item_is_not_marked_deleted_by_a_full_sync(
+        client: GitHubClient, warehouse: Warehouse) -> None:
+    broken = issue(2)
+    del broken["title"]
+    respx.get(f"{API}/repos/acme/api/issues").mock(side_effect=[
+        httpx.Response(200, json=[issue(1), issue(2)], headers=HEADERS),
+        httpx.Response(200, json=[issue(1), broken], headers=HEADERS),
+    ])
+    sync_repository_endpoint(client, warehouse, ISSUES, "acme/api")
+    outcome = sync_repository_endpoint(client, warehouse, ISSUES, "acme/api", full=True)
+    assert outcome.counts.quarantined == 1 and outcome.counts.deleted == 0
+    assert set(titles(warehouse, "issue").values()) == {"Issue 1", "Issue 2"}
