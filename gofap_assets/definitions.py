@@ -5,6 +5,7 @@ import dagster as dg
 from gofap_assets.checks import asset_checks
 from gofap_assets.config import Settings
 from gofap_assets.github.assets import github_assets
+from gofap_assets.linear.assets import linear_assets
 from gofap_assets.logs import configure_logging
 from gofap_assets.resources import build_resources
 from gofap_assets.schedules import jobs, schedules
@@ -15,7 +16,7 @@ from gofap_assets.sensors import sensors
 def build_definitions(settings: Settings) -> dg.Definitions:
     """Everything Dagster loads, with resources configured from `settings`."""
     return dg.Definitions(
-        assets=[*github_assets],
+        assets=[*github_assets, *linear_assets],
         asset_checks=asset_checks,
         jobs=jobs,
         schedules=schedules,

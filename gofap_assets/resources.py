@@ -4,6 +4,7 @@ import dagster as dg
 
 from gofap_assets.config import DEFAULT_DATABASE_URL, Settings
 from gofap_assets.github.resources import GitHubResource
+from gofap_assets.linear.resources import LinearResource
 from gofap_assets.warehouse.resource import WarehouseResource
 
 
@@ -21,6 +22,15 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
             token=_secret(settings.github_token, "GITHUB_TOKEN"),
             org=settings.github_org,
             api_url=settings.github_api_url,
+            max_retries=settings.max_retries,
+            timeout_seconds=settings.timeout_seconds,
+            concurrency=settings.concurrency,
+            max_rate_limit_wait_seconds=settings.max_rate_limit_wait_seconds,
+        ),
+        "linear": LinearResource(
+            api_key=_secret(settings.linear_api_key, "LINEAR_API_KEY"),
+            workspace_id=settings.linear_workspace_id,
+            api_url=settings.linear_api_url,
             max_retries=settings.max_retries,
             timeout_seconds=settings.timeout_seconds,
             concurrency=settings.concurrency,

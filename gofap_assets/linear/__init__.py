@@ -1,0 +1,1 @@
+"""The Linear half of the importer: GraphQL client, models, incremental sync and assets."""

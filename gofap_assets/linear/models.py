@@ -1,0 +1,214 @@
+"""Linear GraphQL objects as typed models, and the one mapping from them to warehouse records.
+
+Models validate what the warehouse relies on and ignore unknown fields; `raw_data` keeps each
+node exactly as it came. Everything is keyed on the UUID `id`: an issue's `identifier` and
+`number` change when it moves to another team.
+"""
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from gofap_assets.warehouse import Record
+
+SOURCE = "linear"
+PRIORITY_LABELS = {0: "No priority", 1: "Urgent", 2: "High", 3: "Medium", 4: "Low"}
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True, alias_generator=to_camel,
+                              populate_by_name=True)
+
+
+class _Node(_Model):
+    id: str = Field(min_length=1)
+
+
+class TeamRef(_Node):
+    key: str = Field(min_length=1)
+
+
+class StateRef(_Node):
+    name: str
+    type: str | None = None
+
+
+class IssueRef(_Node):
+    identifier: str | None = None
+
+
+class CycleRef(_Node):
+    number: float | None = None
+
+
+class Team(_Node):
+    key: str = Field(min_length=1)
+    name: str
+    description: str | None = None
+    private: bool = False
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+    archived_at: AwareDatetime | None = None
+
+
+class User(_Node):
+    name: str
+    display_name: str | None = None
+    email: str | None = None
+    active: bool
+    admin: bool = False
+    guest: bool = False
+    app: bool = False
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+    archived_at: AwareDatetime | None = None
+
+
+class Project(_Node):
+    name: str
+    description: str | None = None
+    url: str | None = None
+    state: str | None = None
+    """What SPEC.md maps (`started`, `completed`...); Linear deprecates it for `status`, whose
+    type is the fallback."""
+    status: StateRef | None = None
+    progress: float | None = None
+    start_date: str | None = None
+    target_date: str | None = None
+    completed_at: AwareDatetime | None = None
+    canceled_at: AwareDatetime | None = None
+    trashed: bool | None = None
+    lead: _Node | None = None
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+    archived_at: AwareDatetime | None = None
+
+
+class Issue(_Node):
+    identifier: str = Field(min_length=1)
+    number: float
+    title: str
+    description: str | None = None
+    priority: float = 0
+    priority_label: str | None = None
+    estimate: float | None = None
+    due_date: str | None = None
+    url: str | None = None
+    trashed: bool | None = None
+    label_ids: list[str] = []
+    team: TeamRef
+    state: StateRef
+    assignee: _Node | None = None
+    creator: _Node | None = None
+    project: _Node | None = None
+    parent: IssueRef | None = None
+    cycle: CycleRef | None = None
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+    archived_at: AwareDatetime | None = None
+    started_at: AwareDatetime | None = None
+    completed_at: AwareDatetime | None = None
+    canceled_at: AwareDatetime | None = None
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def _whole(value: float, what: str) -> int:
+    """Linear types counters as Float; a fractional one is a malformed node."""
+    if not float(value).is_integer():
+        raise ValueError(f"{what} must be a whole number, got {value!r}")
+    return int(value)
+
+
+def _ref(ref: _Node | None) -> str | None:
+    return ref.id if ref else None
+
+
+def team_record(raw: dict[str, Any]) -> Record:
+    team = Team.model_validate(raw)
+    return Record(
+        source=SOURCE, data_type="team", external_id=team.id, parent_key=None,
+        title=team.name, description=team.description, state=None,
+        external_created_at=team.created_at, external_updated_at=team.updated_at,
+        raw_data=raw, archived=team.archived_at is not None,
+        processed_data={
+            "id": team.id, "key": team.key, "name": team.name, "private": team.private,
+            "archived": team.archived_at is not None, "archived_at": _iso(team.archived_at),
+        },
+    )
+
+
+def user_record(raw: dict[str, Any]) -> Record:
+    user = User.model_validate(raw)
+    return Record(
+        source=SOURCE, data_type="user", external_id=user.id, parent_key=None,
+        title=user.name, description=user.email,
+        state="active" if user.active else "inactive",
+        external_created_at=user.created_at, external_updated_at=user.updated_at,
+        raw_data=raw, archived=user.archived_at is not None,
+        processed_data={
+            "id": user.id, "name": user.name, "display_name": user.display_name,
+            "email": user.email, "active": user.active, "admin": user.admin,
+            "guest": user.guest, "app": user.app,
+            "archived": user.archived_at is not None, "archived_at": _iso(user.archived_at),
+        },
+    )
+
+
+def project_record(raw: dict[str, Any]) -> Record:
+    project = Project.model_validate(raw)
+    status = project.status
+    state = project.state or (status.type if status else None)
+    archived = project.archived_at is not None or bool(project.trashed)
+    return Record(
+        source=SOURCE, data_type="project", external_id=project.id, parent_key=None,
+        title=project.name, description=project.description, state=state,
+        external_created_at=project.created_at, external_updated_at=project.updated_at,
+        raw_data=raw, archived=archived,
+        processed_data={
+            "id": project.id, "name": project.name,
+            "state": state, "status_id": _ref(status),
+            "status_name": status.name if status else None,
+            "status_type": status.type if status else None,
+            "progress": project.progress, "lead_id": _ref(project.lead),
+            "start_date": project.start_date, "target_date": project.target_date,
+            "url": project.url, "trashed": bool(project.trashed), "archived": archived,
+            "archived_at": _iso(project.archived_at),
+            "completed_at": _iso(project.completed_at),
+            "canceled_at": _iso(project.canceled_at),
+        },
+    )
+
+
+def issue_record(raw: dict[str, Any]) -> Record:
+    """Parented by the team the issue is in now, whichever team's listing it came from."""
+    issue = Issue.model_validate(raw)
+    priority = _whole(issue.priority, "priority")
+    archived = issue.archived_at is not None or bool(issue.trashed)
+    return Record(
+        source=SOURCE, data_type="issue", external_id=issue.id, parent_key=issue.team.key,
+        title=issue.title, description=issue.description, state=issue.state.name,
+        external_created_at=issue.created_at, external_updated_at=issue.updated_at,
+        raw_data=raw, archived=archived,
+        processed_data={
+            "id": issue.id, "identifier": issue.identifier,
+            "number": _whole(issue.number, "number"),
+            "team_id": issue.team.id, "team_key": issue.team.key,
+            "state_id": issue.state.id, "state_name": issue.state.name,
+            "state_type": issue.state.type,
+            "assignee_id": _ref(issue.assignee), "creator_id": _ref(issue.creator),
+            "project_id": _ref(issue.project), "parent_id": _ref(issue.parent),
+            "cycle_id": _ref(issue.cycle),
+            "priority": priority,
+            "priority_label": issue.priority_label or PRIORITY_LABELS.get(priority),
+            "estimate": issue.estimate, "due_date": issue.due_date, "url": issue.url,
+            "label_ids": list(issue.label_ids), "trashed": bool(issue.trashed),
+            "archived": archived, "archived_at": _iso(issue.archived_at),
+            "started_at": _iso(issue.started_at), "completed_at": _iso(issue.completed_at),
+            "canceled_at": _iso(issue.canceled_at),
+        },
+    )

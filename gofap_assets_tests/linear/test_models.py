@@ -1,0 +1,62 @@
+"""The mapping from Linear nodes to warehouse records, per SPEC.md, keyed on the UUID."""
+
+import pytest
+from pydantic import ValidationError
+
+from gofap_assets.linear.models import issue_record, project_record, team_record, user_record
+from gofap_assets.warehouse.views import VIEWS
+from gofap_assets_tests.linear.conftest import (
+    issue_node,
+    project_node,
+    team_node,
+    ts,
+    user_node,
+)
+
+
+def test_team_user_and_project_titles_descriptions_and_states() -> None:
+    team = team_record({**team_node("ENG", name="Engineering"), "description": "Builds"})
+    assert (team.external_id, team.title, team.description, team.state) == (
+        "team-eng", "Engineering", "Builds", None)
+    active, disabled = user_record(user_node(1)), user_record(user_node(2, active=False))
+    assert (active.title, active.description, active.state) == (
+        "User 1", "u1@example.test", "active")
+    assert disabled.state == "inactive" and disabled.processed_data["active"] is False
+    project = project_record(project_node(1))
+    assert (project.title, project.state) == ("Project 1", "started")
+    assert project.processed_data["status_name"] == "In Progress"
+
+
+def test_issue_maps_state_name_team_parent_and_float_counters() -> None:
+    raw = issue_node(7, team="OPS", state="In Progress", archived=ts(3), trashed=True)
+    raw["extraFieldFromTheFuture"] = {"ignored": True}
+    record = issue_record(raw)
+    assert (record.external_id, record.parent_key, record.state) == (
+        "issue-7", "OPS", "In Progress")
+    data = record.processed_data
+    assert data["number"] == 7 and isinstance(data["number"], int)
+    assert data["priority"] == 2 and data["priority_label"] == "High"
+    assert data["identifier"] == "OPS-7" and data["team_key"] == "OPS"
+    assert data["trashed"] is True and data["archived_at"] == "2026-05-03T00:00:00Z"
+    assert record.archived is True and record.raw_data is raw
+
+
+@pytest.mark.parametrize("change", [
+    {"updatedAt": "2026-05-01T00:00:00"},  # no timezone
+    {"team": None},
+    {"id": ""},
+    {"number": 1.5},
+])
+def test_malformed_issues_are_rejected(change: dict) -> None:
+    with pytest.raises((ValidationError, ValueError)):
+        issue_record({**issue_node(1), **change})
+
+
+def test_processed_data_has_every_key_the_linear_views_read() -> None:
+    records = {"team": team_record(team_node()), "user": user_record(user_node(1)),
+               "project": project_record(project_node(1)), "issue": issue_record(issue_node(1))}
+    for spec in VIEWS:
+        if spec.source != "linear":
+            continue
+        keys = set(records[spec.data_type].processed_data)
+        assert {key for _, key, _ in spec.columns} <= keys, spec.name

@@ -1,0 +1,146 @@
+"""Incremental and full syncs of Linear listings, against the respx-level fake Linear."""
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from gofap_assets.linear.client import LinearClient
+from gofap_assets.linear.sync import (
+    InvalidPartitionKey,
+    sync_team_issues,
+    sync_teams,
+    sync_users,
+)
+from gofap_assets.warehouse import Warehouse
+from gofap_assets_tests.linear.conftest import FakeLinear, issue_node, team_node, ts, user_node
+
+
+def rows(store: Warehouse, data_type: str) -> dict[str, tuple]:
+    """external_id -> (parent_key, title, state, deleted)."""
+    with store.engine.connect() as conn:
+        return {r[0]: tuple(r[1:]) for r in conn.execute(sa.text(
+            "SELECT external_id, parent_key, title, state, deleted_at IS NOT NULL "
+            "FROM imported_data WHERE data_type = :t"), {"t": data_type})}
+
+
+def errors(store: Warehouse) -> list[tuple]:
+    with store.engine.connect() as conn:
+        return list(conn.execute(sa.text(
+            "SELECT external_id, partition_key, reason FROM import_errors")))
+
+
+def issue_filters(fake: FakeLinear) -> list[dict]:
+    return [r["variables"].get("filter") for r in fake.requests if " issues(" in r["query"]]
+
+
+def test_incremental_sync_reads_from_the_cursor_less_the_overlap(
+        client: LinearClient, warehouse: Warehouse, fake: FakeLinear) -> None:
+    fake.nodes["issues"] = [issue_node(n, updated=ts(2 + n % 3)) for n in range(1, 301)]
+    first = sync_team_issues(client, warehouse, "ENG")
+    assert first.error is None and first.complete and first.pages == 2
+    assert first.counts.inserted == 300
+    state = warehouse.partition_state("linear", "issue", "ENG")
+    assert state.cursor == "2026-05-04T00:00:00.000Z"  # the newest updatedAt read
+    assert issue_filters(fake)[0] == {"team": {"key": {"eq": "ENG"}}}
+
+    fake.nodes["issues"][0] = issue_node(1, updated=ts(9), state="Done")
+    fake.requests.clear()
+    second = sync_team_issues(client, warehouse, "ENG", overlap=timedelta(hours=1))
+    assert issue_filters(fake)[0] == {"team": {"key": {"eq": "ENG"}},
+                                      "updatedAt": {"gte": "2026-05-03T23:00:00.000Z"}}
+    assert (second.counts.updated, second.counts.inserted) == (1, 0)
+    assert second.counts.unchanged == 100  # the overlap re-reads the boundary, harmlessly
+    assert rows(warehouse, "issue")["issue-1"][2] == "Done"
+    assert warehouse.partition_state("linear", "issue", "ENG").cursor == \
+        "2026-05-09T00:00:00.000Z"
+
+
+def test_an_issue_that_moved_team_is_parented_by_its_new_team(
+        client: LinearClient, warehouse: Warehouse, fake: FakeLinear) -> None:
+    fake.nodes["issues"] = [issue_node(1, team="ENG"), issue_node(2, team="ENG")]
+    sync_team_issues(client, warehouse, "ENG")
+    fake.nodes["issues"][0] = {**issue_node(1, team="OPS", updated=ts(5)), "identifier": "OPS-1"}
+    sync_team_issues(client, warehouse, "ENG")
+    sync_team_issues(client, warehouse, "OPS")
+    assert rows(warehouse, "issue")["issue-1"][0] == "OPS"
+
+
+def test_full_sync_marks_vanished_issues_but_not_moved_or_trashed_ones(
+        client: LinearClient, warehouse: Warehouse, fake: FakeLinear) -> None:
+    fake.nodes["issues"] = [issue_node(n) for n in range(1, 5)]
+    sync_team_issues(client, warehouse, "ENG")
+    fake.nodes["issues"] = [
+        issue_node(1),
+        issue_node(2, team="OPS", updated=ts(6)),           # moved; OPS not synced yet
+        issue_node(3, archived=ts(6), trashed=True, updated=ts(6)),  # trashed: stays a row
+    ]                                                       # 4 was permanently deleted
+    outcome = sync_team_issues(client, warehouse, "ENG", full=True)
+    assert outcome.counts.deleted == 1
+    found = rows(warehouse, "issue")
+    assert found["issue-4"][3] == 1
+    assert found["issue-2"][0] == "OPS" and found["issue-2"][3] == 0
+    assert found["issue-3"][3] == 0
+    with warehouse.engine.connect() as conn:
+        trashed = conn.execute(sa.text("SELECT trashed FROM linear_issues "
+                                       "WHERE issue_id = 'issue-3'")).scalar_one()
+    assert trashed in (1, True)
+    assert {"id": {"in": ["issue-2", "issue-4"]}} in issue_filters(fake)
+
+
+def test_malformed_nodes_are_quarantined_and_the_rest_written(
+        client: LinearClient, warehouse: Warehouse, fake: FakeLinear) -> None:
+    broken = {**issue_node(2), "createdAt": "yesterday"}
+    fake.nodes["issues"] = [issue_node(1), broken, issue_node(3)]
+    outcome = sync_team_issues(client, warehouse, "ENG")
+    assert (outcome.counts.inserted, outcome.counts.quarantined) == (2, 1)
+    [(external_id, partition, reason)] = errors(warehouse)
+    assert (external_id, partition) == ("issue-2", "ENG") and "createdAt" in reason
+
+
+def test_nodes_linear_reported_errors_for_are_quarantined_and_hold_the_cursor(
+        client: LinearClient, warehouse: Warehouse, fake: FakeLinear) -> None:
+    fake.nodes["issues"] = [issue_node(1, updated=ts(2)), issue_node(2, updated=ts(3)),
+                            issue_node(3, updated=ts(4))]
+    fake.errors = [{"message": "timeout resolving assignee",
+                    "path": ["issues", "nodes", 1, "assignee"]}]
+    outcome = sync_team_issues(client, warehouse, "ENG")
+    assert (outcome.counts.inserted, outcome.counts.quarantined) == (2, 1)
+    [(external_id, _, reason)] = errors(warehouse)
+    assert external_id == "issue-2" and "timeout resolving assignee" in reason
+    # The next sync starts at the failed node again, not after the newest one.
+    assert warehouse.partition_state("linear", "issue", "ENG").cursor == ts(3)
+
+
+def test_an_item_read_twice_in_one_listing_counts_once(
+        client: LinearClient, warehouse: Warehouse, fake: FakeLinear) -> None:
+    fake.nodes["issues"] = [issue_node(1), issue_node(1)]
+    outcome = sync_team_issues(client, warehouse, "ENG")
+    assert (outcome.counts.inserted, outcome.counts.unchanged) == (1, 0)
+
+
+def test_users_include_disabled_ones_and_full_sync_reconciles(
+        client: LinearClient, warehouse: Warehouse, fake: FakeLinear) -> None:
+    fake.nodes["users"] = [user_node(1), user_node(2, active=False), user_node(3)]
+    sync_users(client, warehouse)
+    assert "includeDisabled: true" in fake.requests[0]["query"]
+    assert rows(warehouse, "user")["user-2"][2] == "inactive"
+    fake.nodes["users"] = fake.nodes["users"][:2]
+    outcome = sync_users(client, warehouse, full=True)
+    assert outcome.counts.deleted == 1 and rows(warehouse, "user")["user-3"][3] == 1
+
+
+def test_teams_are_always_listed_whole_and_report_their_keys(
+        client: LinearClient, warehouse: Warehouse, fake: FakeLinear) -> None:
+    fake.nodes["teams"] = [team_node("ENG"), team_node("OPS", archived=ts(2))]
+    listing = sync_teams(client, warehouse)
+    assert listing.keys == ["ENG", "OPS"] and listing.outcome.complete
+    sync_teams(client, warehouse)
+    assert all("filter" not in r["variables"] for r in fake.requests)
+
+
+def test_a_bad_team_key_is_refused_before_any_request(
+        client: LinearClient, warehouse: Warehouse, fake: FakeLinear) -> None:
+    with pytest.raises(InvalidPartitionKey):
+        sync_team_issues(client, warehouse, "ENG; DROP")
+    assert fake.requests == []
