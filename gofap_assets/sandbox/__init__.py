@@ -1,1 +1,78 @@
-"""Local emulators of the GitHub REST and Linear GraphQL APIs, over real HTTP on loopback."""
+"""Local emulators of the GitHub REST and Linear GraphQL APIs, over real HTTP on loopback.
+
+`Sandbox` starts both behind one server, with deterministic generated data, mutation between
+syncs, ground truth and fault injection, for tests, the demo and the benchmarks.
+"""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from types import TracebackType
+
+from gofap_assets.sandbox.faults import FaultProfile
+from gofap_assets.sandbox.github import GitHubApp, GitHubWorld
+from gofap_assets.sandbox.linear import LinearApp, LinearWorld
+from gofap_assets.sandbox.server import SandboxServer, SandboxStats
+
+GITHUB_TOKEN = "ghp_sandboxtoken0000000000000000000000"
+LINEAR_API_KEY = "lin_api_sandboxkey000000000000000000000"
+
+
+@dataclass(frozen=True)
+class SandboxEnv:
+    """The environment variables that point the importer at a running sandbox."""
+
+    github_api_url: str
+    github_token: str
+    github_org: str
+    linear_api_url: str
+    linear_api_key: str
+
+    def as_environ(self) -> dict[str, str]:
+        return {
+            "GITHUB_API_URL": self.github_api_url,
+            "GITHUB_TOKEN": self.github_token,
+            "GITHUB_ORG": self.github_org,
+            "LINEAR_API_URL": self.linear_api_url,
+            "LINEAR_API_KEY": self.linear_api_key,
+        }
+
+
+class Sandbox:
+    """Both emulated APIs behind one loopback server; a context manager."""
+
+    def __init__(self, scale: str = "small", seed: int = 1, *,
+                 github: GitHubWorld | None = None, linear: LinearWorld | None = None,
+                 faults: FaultProfile | None = None, latency_ms: float = 0.0,
+                 port: int = 0) -> None:
+        self.github = github if github is not None else GitHubWorld.scaled(scale, seed)
+        self.linear = linear if linear is not None else LinearWorld.scaled(scale, seed)
+        apps = {"/github": GitHubApp(self.github, token=GITHUB_TOKEN),
+                "/linear": LinearApp(self.linear, api_key=LINEAR_API_KEY)}
+        self.server = SandboxServer(apps, faults=faults, latency_ms=latency_ms, port=port)
+
+    def __enter__(self) -> "Sandbox":
+        self.server.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.server.stop()
+
+    @property
+    def env(self) -> SandboxEnv:
+        url = self.server.url
+        return SandboxEnv(github_api_url=f"{url}/github", github_token=GITHUB_TOKEN,
+                          github_org=self.github.org, linear_api_url=f"{url}/linear/graphql",
+                          linear_api_key=LINEAR_API_KEY)
+
+    def expected_rows(self) -> Iterator[object]:
+        yield from self.github.expected_rows()
+        yield from self.linear.expected_rows()
+
+    @property
+    def stats(self) -> SandboxStats:
+        return self.server.stats
+
+
+__all__ = ["GITHUB_TOKEN", "LINEAR_API_KEY", "FaultProfile", "GitHubWorld", "LinearWorld",
+           "Sandbox", "SandboxEnv"]
