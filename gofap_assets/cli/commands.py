@@ -84,10 +84,11 @@ def test_connections(_args: argparse.Namespace) -> int:
 
 
 def sync(args: argparse.Namespace) -> int:
-    from gofap_assets.definitions import defs
+    from gofap_assets.definitions import build_definitions
     from gofap_assets.sync_runner import SERVICES, open_instance, sync_service
 
     settings = _settings()
+    defs = build_definitions(settings)
     warehouse = _warehouse(settings)
     enabled = {row["service"]: row["enabled"] for row in warehouse.service_status()}
     services = [args.service] if args.service else list(SERVICES)
