@@ -12,7 +12,6 @@ from gofap_assets.schedules import jobs, schedules
 from gofap_assets.sensors import sensors
 
 
-
 def build_definitions(settings: Settings) -> dg.Definitions:
     """Everything Dagster loads, with resources configured from `settings`."""
     return dg.Definitions(

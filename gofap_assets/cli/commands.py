@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -203,18 +204,22 @@ def set_interval(args: argparse.Namespace) -> int:
 
 
 def start_scheduler(_args: argparse.Namespace) -> int:
+    from gofap_assets.dagster_home import DEFAULT_HOME, prepare_dagster_home
+
     _settings()
-    home = os.environ.get("DAGSTER_HOME")
-    if not home:
-        raise UsageError("set DAGSTER_HOME to a folder with dagster.yaml (see README) so that "
-                         "schedules and runs persist")
     daemon = shutil.which("dagster-daemon")
     if daemon is None:
         raise UsageError("dagster-daemon is not installed in this environment")
+    home = prepare_dagster_home(Path(os.environ.get("DAGSTER_HOME") or DEFAULT_HOME))
+    print(f"Dagster instance: {home.path}, " + (f"{home.storage} storage" if home.written else
+                                               "its own dagster.yaml left as it is"))
+    target = ["-w", "workspace.yaml"] if Path("workspace.yaml").is_file() else [
+        "-m", "gofap_assets.definitions"]
     print("starting the Dagster daemon (schedules and sensors); Ctrl+C stops it.\n"
-          "Open the UI alongside with: dagster-webserver -w workspace.yaml  (http://127.0.0.1:3000)",
-          flush=True)
-    process = subprocess.Popen([daemon, "run", "-w", "workspace.yaml"])
+          f"Open the UI alongside with: DAGSTER_HOME={home.path} dagster-webserver "
+          f"{' '.join(target)}  (http://127.0.0.1:3000)", flush=True)
+    process = subprocess.Popen([daemon, "run", *target],
+                               env={**os.environ, "DAGSTER_HOME": str(home.path)})
     try:
         return process.wait()
     except KeyboardInterrupt:

@@ -1,0 +1,202 @@
+"""Asset checks run for real against a seeded warehouse: integrity blocks, health warns."""
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import dagster as dg
+import pytest
+import respx
+import sqlalchemy as sa
+
+from gofap_assets.checks import (
+    RULES,
+    TEAM,
+    duplicate_keys,
+    freshness,
+    orphans,
+)
+from gofap_assets.config import Settings
+from gofap_assets.lib.scheduling import service_state
+from gofap_assets.warehouse import Warehouse
+from gofap_assets.warehouse.schema import imported_data
+from gofap_assets_tests.orchestration import (
+    NOW,
+    configure_env,
+    definitions,
+    mock_github,
+    record,
+    seed,
+    warehouse_for,
+)
+
+Evaluations = dict[tuple[str, str], dg.AssetCheckEvaluation]
+WARN, ERROR = dg.AssetCheckSeverity.WARN, dg.AssetCheckSeverity.ERROR
+
+
+@pytest.fixture
+def instance() -> Iterator[dg.DagsterInstance]:
+    with dg.instance_for_test() as instance:
+        yield instance
+
+
+@pytest.fixture
+def settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Settings:
+    return configure_env(monkeypatch, tmp_path)
+
+
+@pytest.fixture
+def store(settings: Settings) -> Iterator[Warehouse]:
+    store = warehouse_for(settings)
+    yield store
+    store.dispose()
+
+
+def run_checks(settings: Settings,
+               instance: dg.DagsterInstance) -> tuple[bool, Evaluations]:
+    job = definitions(settings).resolve_job_def("health_checks_job")
+    result = job.execute_in_process(instance=instance, raise_on_error=False)
+    evaluations = {(e.asset_key.to_user_string(), e.check_name): e
+                   for e in result.get_asset_check_evaluations()}
+    return result.success, evaluations
+
+
+def seed_consistent(store: Warehouse) -> None:
+    seed(store,
+         record("github", "repository", "1", parent="acme", title="acme/api"),
+         record("github", "issue", "11", parent="acme/api"),
+         record("github", "pull_request", "12", parent="acme/api"),
+         record("github", "commit", "acme/api@abc", parent="acme/api"),
+         record("linear", "team", "t-1", title="Engineering", processed={"key": "ENG"}),
+         record("linear", "issue", "i-1", parent="ENG"),
+         record("linear", "user", "u-1"), record("linear", "project", "p-1"))
+
+
+def test_a_consistent_warehouse_passes_every_integrity_check(
+        settings: Settings, store: Warehouse, instance: dg.DagsterInstance) -> None:
+    seed_consistent(store)
+    seed(store, record("github", "issue", "99", parent="acme/vanished"))
+    store.mark_deleted("github", "issue", ["99"])  # deleted rows need no parent
+    ok, evaluations = run_checks(settings, instance)
+    assert ok, "only warnings may fail when the integrity checks pass"
+    assert len(evaluations) == sum(len(c.check_specs_by_output_name) for c in
+                                   definitions(settings).asset_checks or [])
+    integrity = {k: e for k, e in evaluations.items()
+                 if k[1] in ("no_duplicate_keys", "parent_repository_imported",
+                             "parent_team_imported")}
+    assert len(integrity) == 8 + 4
+    assert all(e.passed for e in integrity.values()), [
+        k for k, e in integrity.items() if not e.passed]
+    never = evaluations[("github_issues", "fresh_within_interval")]
+    assert not never.passed and never.severity == WARN
+    assert "never been materialized" in (never.description or "")
+    linear = evaluations[("linear_issues", "fresh_within_interval")]
+    assert linear.passed and "LINEAR_API_KEY is unset" in (linear.description or "")
+
+
+def test_rows_pointing_at_missing_or_deleted_parents_fail_the_blocking_checks(
+        settings: Settings, store: Warehouse, instance: dg.DagsterInstance) -> None:
+    seed_consistent(store)
+    seed(store,
+         record("github", "repository", "2", parent="acme", title="acme/old"),
+         record("github", "commit", "acme/old@def", parent="acme/old"),
+         record("github", "issue", "13", parent="acme/gone"),
+         record("linear", "issue", "i-2", parent="OPS"))
+    store.mark_deleted("github", "repository", ["2"])
+    ok, evaluations = run_checks(settings, instance)
+    assert not ok, "a failed blocking check fails the run"
+    issues = evaluations[("github_issues", "parent_repository_imported")]
+    assert not issues.passed and issues.severity == ERROR
+    assert issues.metadata["orphan_rows"].value == 1
+    assert "acme/gone" in (issues.description or "")
+    commits = evaluations[("github_commits", "parent_repository_imported")]
+    assert not commits.passed and "acme/old" in (commits.description or "")
+    assert evaluations[("github_pull_requests", "parent_repository_imported")].passed
+    team = evaluations[("linear_issues", "parent_team_imported")]
+    assert not team.passed and "OPS" in (team.description or "")
+
+
+def test_the_duplicate_query_finds_what_the_unique_constraint_prevents(
+        database_url: str) -> None:
+    store = Warehouse(database_url)
+    copy = sa.Table("imported_data_unconstrained", sa.MetaData(),
+                    *[column._copy() for column in imported_data.columns])
+    copy.create(store.engine)
+    row = {"source": "github", "data_type": "issue", "title": "t", "raw_data": {},
+           "processed_data": {}, "content_hash": "h", "archived": False,
+           "created_at": NOW, "updated_at": NOW}
+    with store.engine.begin() as conn:
+        conn.execute(copy.insert(), [{**row, "external_id": "1"}, {**row, "external_id": "1"},
+                                     {**row, "external_id": "2"}])
+    assert duplicate_keys(store, "github", "issue", table=copy) == (1, ["1"])
+    assert duplicate_keys(store, "github", "pull_request", table=copy) == (0, [])
+    store.dispose()
+
+
+def test_team_keys_are_read_from_the_typed_form_on_both_backends(database_url: str) -> None:
+    store = Warehouse(database_url)
+    store.create_schema()
+    seed(store, record("linear", "team", "t-1", title="Engineering", processed={"key": "ENG"}),
+         record("linear", "issue", "i-1", parent="ENG"),
+         record("linear", "issue", "i-2", parent="OPS"),
+         record("linear", "issue", "i-3", parent=None))
+    assert orphans(store, "linear", "issue", TEAM) == {"OPS": 1, None: 1}
+    store.dispose()
+
+
+def test_freshness_is_judged_against_the_service_interval(
+        settings: Settings, store: Warehouse) -> None:
+    rules = next(r for r in RULES if r.asset == "github_issues")
+    state = service_state(store, "github")
+    assert freshness(rules, state, NOW - timedelta(minutes=90), NOW).passed
+    stale = freshness(rules, state, NOW - timedelta(hours=3), NOW)
+    assert not stale.passed and stale.severity == WARN
+    assert "3 h 0 min ago" in (stale.description or "")
+    store.set_service("github", interval_minutes=120)
+    assert freshness(rules, service_state(store, "github"), NOW - timedelta(hours=3), NOW).passed
+    store.set_service("github", enabled=False)
+    disabled = freshness(rules, service_state(store, "github"), None, NOW)
+    assert disabled.passed and "disabled" in (disabled.description or "")
+
+
+@respx.mock
+def test_freshness_passes_right_after_a_materialization(
+        settings: Settings, store: Warehouse, instance: dg.DagsterInstance) -> None:
+    mock_github(respx.mock, ["acme/api"])
+    defs = definitions(settings)
+    result = dg.materialize([*(defs.assets or []), *(defs.asset_checks or [])],
+                            selection=["github_repositories"],
+                            resources=defs.resources, instance=instance)
+    evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert evaluations["fresh_within_interval"].passed
+    assert evaluations["no_duplicate_keys"].passed
+    assert evaluations["sync_success_rate"].passed
+    assert evaluations["connection_healthy"].passed
+
+
+def test_a_low_success_rate_and_a_rejected_token_warn(
+        settings: Settings, store: Warehouse, instance: dg.DagsterInstance) -> None:
+    for _ in range(3):
+        store.record_service_run("github", items=1, error=None)
+    store.record_service_run("github", items=0, error="GitHub 500: persisted after 3 retries")
+    store.record_service_run("github", items=0, error="GitHub 401: rejected the credential: "
+                             "Bad credentials; check GITHUB_TOKEN (user)")
+    ok, evaluations = run_checks(settings, instance)
+    assert ok, "health signals warn; they never fail the run"
+    rate = evaluations[("github_repositories", "sync_success_rate")]
+    assert not rate.passed and rate.severity == WARN
+    assert rate.metadata["success_rate"].value == 0.6
+    assert "60% of the last 5" in (rate.description or "")
+    connection = evaluations[("github_repositories", "connection_healthy")]
+    assert not connection.passed and connection.severity == WARN
+    assert connection.metadata["problem"].value == "authentication"
+    assert "check GITHUB_TOKEN" in (connection.description or "")
+    assert evaluations[("linear_teams", "connection_healthy")].passed
+
+
+def test_a_failure_unrelated_to_the_connection_keeps_it_healthy(
+        settings: Settings, store: Warehouse, instance: dg.DagsterInstance) -> None:
+    store.record_service_run("github", items=0,
+                             error="1 of 3 issue partitions failed: acme/x: GitHub 404: Not Found")
+    _ok, evaluations = run_checks(settings, instance)
+    assert evaluations[("github_repositories", "connection_healthy")].passed
