@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from gofap_assets.github.partitions import repository_partitions, sync_partition_keys
+from gofap_assets.github.partitions import repository_partitions
 from gofap_assets.github.resources import GitHubResource
 from gofap_assets.github.sync import (
     COMMITS,
@@ -12,15 +12,12 @@ from gofap_assets.github.sync import (
     sync_repositories,
     sync_repository_endpoint,
 )
-from gofap_assets.lib.runner import live_row_count, run_partitions
+from gofap_assets.ingest import PartitionOutcome
+from gofap_assets.lib.partitions import SyncConfig, sync_partition_keys
+from gofap_assets.lib.runner import run_listing, run_partitions
 from gofap_assets.warehouse.resource import WarehouseResource
 
 SERVICE = "github"
-
-
-class SyncConfig(dg.Config):
-    full: bool = False
-    """Re-read everything and mark what disappeared, instead of reading only what changed."""
 
 
 @dg.asset(
@@ -37,29 +34,21 @@ def github_repositories(
     warehouse: WarehouseResource,
 ) -> dg.MaterializeResult:
     client, store = github.client, warehouse.warehouse
-    before = client.http.stats.snapshot()
-    try:
+    changes: dict[str, object] = {}
+
+    def work() -> PartitionOutcome:
         listing = sync_repositories(client, store, full=config.full)
-    except Exception as exc:
-        store.record_service_run(SERVICE, items=0, error=str(exc))
-        raise
-    added, removed = sync_partition_keys(context.instance, listing.names,
-                                         complete=listing.outcome.complete)
-    if added or removed:
-        context.log.info(f"repository partitions: {len(added)} added, {len(removed)} removed")
-    counts = listing.outcome.counts
-    store.record_service_run(SERVICE, items=counts.written, error=None)
-    after = client.http.stats.snapshot()
-    return dg.MaterializeResult(metadata={
-        **counts.as_metadata(),
-        "dagster/row_count": live_row_count(store, SERVICE, "repository"),
-        "repositories_listed": len(listing.names),
-        "partitions_added": len(added),
-        "partitions_removed": len(removed),
-        "requests": int(after["requests"] or 0) - int(before["requests"] or 0),
-        "rate_limit_remaining": after["rate_limit_remaining"]
-        if after["rate_limit_remaining"] is not None else -1,
-    })
+        added, removed = sync_partition_keys(context.instance, repository_partitions,
+                                             listing.names, complete=listing.outcome.complete)
+        if added or removed:
+            context.log.info(f"repository partitions: {len(added)} added, {len(removed)} "
+                             "removed")
+        changes.update(repositories_listed=len(listing.names), partitions_added=len(added),
+                       partitions_removed=len(removed))
+        return listing.outcome
+
+    return run_listing(context, service=SERVICE, work=work, warehouse=store,
+                       stats=client.http.stats, extra=lambda: changes)
 
 
 def _repository_asset(name: str, endpoint: Endpoint, description: str) -> dg.AssetsDefinition:

@@ -1,28 +1,5 @@
-"""Repositories as dynamic partitions, kept in step with the repository listing."""
-
-from collections.abc import Iterable
+"""Repositories (`owner/name`) as the dynamic partitions of the per-repository assets."""
 
 import dagster as dg
 
 repository_partitions = dg.DynamicPartitionsDefinition(name="github_repositories")
-
-_BATCH = 500
-
-
-def sync_partition_keys(instance: dg.DagsterInstance, listed: Iterable[str], *,
-                        complete: bool) -> tuple[list[str], list[str]]:
-    """Add new repositories in batches; drop vanished ones only after a complete listing.
-
-    Returns (added, removed). Their warehouse rows are kept either way.
-    """
-    name = repository_partitions.name
-    assert name is not None
-    existing = set(instance.get_dynamic_partitions(name))
-    wanted = set(listed)
-    added = sorted(wanted - existing)
-    for start in range(0, len(added), _BATCH):
-        instance.add_dynamic_partitions(name, added[start:start + _BATCH])
-    removed = sorted(existing - wanted) if complete else []
-    for key in removed:
-        instance.delete_dynamic_partition(name, key)
-    return added, removed

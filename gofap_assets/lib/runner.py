@@ -7,7 +7,7 @@ others' data and materializations are kept.
 """
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
 import dagster as dg
@@ -15,11 +15,12 @@ import sqlalchemy as sa
 
 from gofap_assets.http import ApiError, RequestStats
 from gofap_assets.ingest import PartitionOutcome
-from gofap_assets.logs import redact
+from gofap_assets.logs import get_logger, redact
 from gofap_assets.warehouse import Warehouse, WarehouseError, WriteCounts
 from gofap_assets.warehouse.schema import imported_data
 
 Work = Callable[[str], PartitionOutcome]
+progress_log = get_logger("progress")
 
 
 def _guarded(work: Work, key: str, source: str, data_type: str) -> PartitionOutcome:
@@ -42,6 +43,59 @@ def live_row_count(warehouse: Warehouse, source: str, data_type: str) -> int:
         return int(conn.execute(query).scalar_one())
 
 
+def request_metadata(stats: RequestStats, before: dict[str, int | None]) -> dict[str, object]:
+    """What the API calls since `before` cost, and the rate limit left after them."""
+    after = stats.snapshot()
+
+    def spent(name: str) -> int:
+        return int(after[name] or 0) - int(before[name] or 0)
+
+    remaining = after["rate_limit_remaining"]
+    return {"requests": spent("requests"), "not_modified_304": spent("not_modified"),
+            "retries": spent("retries"), "rate_limit_waits": spent("rate_limit_waits"),
+            "rate_limit_remaining": remaining if remaining is not None else -1}
+
+
+def recent_rows_preview(warehouse: Warehouse, source: str, data_type: str) -> dg.MetadataValue:
+    """The most recently changed rows, shown as a table on the materialization in the UI."""
+    rows = warehouse.browse(source=source, data_type=data_type, limit=5)
+    columns = ["external_id", "title", "state", "external_updated_at"]
+    return dg.MetadataValue.table(
+        records=[dg.TableRecord({c: "" if row[c] is None else str(row[c])[:80]
+                                 for c in columns}) for row in rows],
+        schema=dg.TableSchema(columns=[dg.TableColumn(c, "string") for c in columns]))
+
+
+def _result_metadata(warehouse: Warehouse, service: str, data_type: str,
+                     totals: WriteCounts) -> dict[str, object]:
+    return {**totals.as_metadata(),
+            "dagster/row_count": live_row_count(warehouse, service, data_type),
+            "preview": recent_rows_preview(warehouse, service, data_type)}
+
+
+def run_listing(
+    context: dg.AssetExecutionContext,
+    *,
+    service: str,
+    work: Callable[[], PartitionOutcome],
+    warehouse: Warehouse,
+    stats: RequestStats,
+    extra: Callable[[], Mapping[str, object]] = dict,
+) -> dg.MaterializeResult:
+    """Run an unpartitioned listing and record the attempt in `sync_status`, either way."""
+    before = stats.snapshot()
+    try:
+        outcome = work()
+    except Exception as exc:
+        warehouse.record_service_run(service, items=0, error=redact(str(exc)))
+        raise
+    warehouse.record_service_run(service, items=outcome.counts.written, error=None)
+    _progress(context, f"{outcome.data_type}: {_summary(outcome)}")
+    return dg.MaterializeResult(metadata={
+        **_result_metadata(warehouse, service, outcome.data_type, outcome.counts),
+        **request_metadata(stats, before), **extra()})
+
+
 def run_partitions(
     context: dg.AssetExecutionContext,
     *,
@@ -52,6 +106,7 @@ def run_partitions(
     warehouse: Warehouse,
     stats: RequestStats,
     concurrency: int,
+    extra: Callable[[], Mapping[str, object]] = dict,
 ) -> dg.MaterializeResult:
     """Run `work` for every key; raise a Failure naming the failed keys after keeping the rest."""
     before = stats.snapshot()
@@ -66,24 +121,19 @@ def run_partitions(
                                               items=outcome.counts.written, error=outcome.error)
             status = f"failed: {outcome.error}" if outcome.error else _summary(outcome)
             if outcome.error or len(keys) <= 20 or done % max(1, len(keys) // 20) == 0:
-                context.log.info(f"[{done}/{len(keys)}] {data_type} {outcome.partition_key}: "
-                                 f"{status}")
+                _progress(context, f"[{done}/{len(keys)}] {data_type} "
+                                   f"{outcome.partition_key}: {status}")
     totals = WriteCounts()
     for outcome in outcomes:
         totals += outcome.counts
     failures = sorted((o for o in outcomes if o.error), key=lambda o: o.partition_key)
-    after = stats.snapshot()
     metadata: dict[str, object] = {
-        **totals.as_metadata(),
-        "dagster/row_count": live_row_count(warehouse, service, data_type),
+        **_result_metadata(warehouse, service, data_type, totals),
         "partitions": len(keys),
         "partitions_failed": len(failures),
-        "requests": int(after["requests"] or 0) - int(before["requests"] or 0),
-        "not_modified_304": int(after["not_modified"] or 0) - int(before["not_modified"] or 0),
-        "retries": int(after["retries"] or 0) - int(before["retries"] or 0),
-        "rate_limit_remaining": after["rate_limit_remaining"]
-        if after["rate_limit_remaining"] is not None else -1,
+        **request_metadata(stats, before),
         "duration_seconds": round(time.monotonic() - started, 3),
+        **extra(),
     }
     error = "; ".join(f"{o.partition_key}: {o.error}" for o in failures[:10]) or None
     warehouse.record_service_run(service, items=totals.written, error=error)
@@ -98,6 +148,12 @@ def run_partitions(
             metadata={**metadata, "failed_partitions": ", ".join(o.partition_key
                                                                    for o in failures)})
     return dg.MaterializeResult(metadata=metadata)
+
+
+def _progress(context: dg.AssetExecutionContext, message: str) -> None:
+    """To the run's event log (the UI) and to the `gofap` logger (the terminal of a CLI sync)."""
+    context.log.info(message)
+    progress_log.info("%s %s", context.asset_key.to_user_string(), message)
 
 
 def _summary(outcome: PartitionOutcome) -> str:

@@ -5,11 +5,11 @@ from datetime import timedelta
 
 import dagster as dg
 
-from gofap_assets.github.assets import SyncConfig
 from gofap_assets.ingest import PartitionOutcome
-from gofap_assets.lib.runner import live_row_count, run_partitions
+from gofap_assets.lib.partitions import SyncConfig, sync_partition_keys
+from gofap_assets.lib.runner import run_listing, run_partitions
 from gofap_assets.linear.client import LinearClient
-from gofap_assets.linear.partitions import sync_team_partition_keys, team_partitions
+from gofap_assets.linear.partitions import team_partitions
 from gofap_assets.linear.resources import LinearResource
 from gofap_assets.linear.sync import sync_projects, sync_team_issues, sync_teams, sync_users
 from gofap_assets.warehouse import Warehouse
@@ -23,45 +23,24 @@ def _overlap(linear: LinearResource) -> timedelta:
     return timedelta(seconds=linear.cursor_overlap_seconds)
 
 
-def _api_metadata(client: LinearClient, before: dict[str, int | None]) -> dict[str, object]:
-    """Requests made since `before`, and the rate-limit headers Linear sent at run time."""
-    after = client.http.stats.snapshot()
-    return {
-        "requests": int(after["requests"] or 0) - int(before["requests"] or 0),
-        "retries": int(after["retries"] or 0) - int(before["retries"] or 0),
-        "rate_limit_waits": int(after["rate_limit_waits"] or 0)
-        - int(before["rate_limit_waits"] or 0),
-        "rate_limit_remaining": after["rate_limit_remaining"]
-        if after["rate_limit_remaining"] is not None else -1,
-        "complexity_halvings": client.complexity_halvings,
-        **client.rate_limits.as_metadata(),
-    }
+def _api_metadata(client: LinearClient) -> dict[str, object]:
+    """Linear's own rate-limit and complexity readings, beside the shared request counts."""
+    return {"complexity_halvings": client.complexity_halvings,
+            **client.rate_limits.as_metadata()}
 
 
 def _listing_asset(
     context: dg.AssetExecutionContext, linear: LinearResource, store: Warehouse,
     sync: Callable[[LinearClient], PartitionOutcome], extra: Callable[[], dict[str, object]],
 ) -> dg.MaterializeResult:
-    """Run one unpartitioned listing and record it in `sync_status`, success or failure."""
     client = linear.client
-    before = client.http.stats.snapshot()
-    try:
+
+    def work() -> PartitionOutcome:
         client.verify_workspace()
-        outcome = sync(client)
-    except Exception as exc:
-        store.record_service_run(SERVICE, items=0, error=str(exc))
-        raise
-    counts = outcome.counts
-    store.record_service_run(SERVICE, items=counts.written, error=None)
-    context.log.info(f"{outcome.data_type}: {counts.inserted} new, {counts.updated} updated, "
-                     f"{counts.unchanged} unchanged, {counts.quarantined} quarantined, "
-                     f"{counts.deleted} marked deleted")
-    return dg.MaterializeResult(metadata={
-        **counts.as_metadata(),
-        "dagster/row_count": live_row_count(store, SERVICE, outcome.data_type),
-        **extra(),
-        **_api_metadata(client, before),
-    })
+        return sync(client)
+
+    return run_listing(context, service=SERVICE, work=work, warehouse=store,
+                       stats=client.http.stats, extra=lambda: {**extra(), **_api_metadata(client)})
 
 
 @dg.asset(
@@ -82,8 +61,8 @@ def linear_teams(
 
     def sync(client: LinearClient) -> PartitionOutcome:
         listing = sync_teams(client, store, full=config.full)
-        added, removed = sync_team_partition_keys(context.instance, listing.keys,
-                                                  complete=listing.outcome.complete)
+        added, removed = sync_partition_keys(context.instance, team_partitions, listing.keys,
+                                             complete=listing.outcome.complete)
         if added or removed:
             context.log.info(f"team partitions: {len(added)} added, {len(removed)} removed")
         changes.update(teams_listed=len(listing.keys), partitions_added=len(added),
@@ -150,29 +129,17 @@ def linear_issues(
     warehouse: WarehouseResource,
 ) -> dg.MaterializeResult:
     client, store = linear.client, warehouse.warehouse
-    before = client.http.stats.snapshot()
     try:
         client.verify_workspace()
     except Exception as exc:
         store.record_service_run(SERVICE, items=0, error=str(exc))
         raise
-    try:
-        result = run_partitions(
-            context, service=SERVICE, data_type="issue", keys=context.partition_keys,
-            work=lambda key: sync_team_issues(client, store, key, full=config.full,
-                                              overlap=_overlap(linear)),
-            warehouse=store, stats=client.http.stats, concurrency=linear.concurrency)
-    except dg.Failure as failure:
-        raise dg.Failure(description=failure.description,
-                         metadata={**failure.metadata, **client.rate_limits.as_metadata()},
-                         ) from None
-    api = _api_metadata(client, before)
-    return dg.MaterializeResult(metadata={
-        **(result.metadata or {}),
-        "rate_limit_waits": api["rate_limit_waits"],
-        "complexity_halvings": api["complexity_halvings"],
-        **client.rate_limits.as_metadata(),
-    })
+    return run_partitions(
+        context, service=SERVICE, data_type="issue", keys=context.partition_keys,
+        work=lambda key: sync_team_issues(client, store, key, full=config.full,
+                                          overlap=_overlap(linear)),
+        warehouse=store, stats=client.http.stats, concurrency=linear.concurrency,
+        extra=lambda: _api_metadata(client))
 
 
 linear_assets = [linear_teams, linear_users, linear_projects, linear_issues]
