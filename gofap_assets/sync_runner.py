@@ -51,9 +51,15 @@ class ServiceSync:
     runs: list[RunSummary] = field(default_factory=list)
     seconds: float = 0.0
 
+    failed_checks: list[str] = field(default_factory=list)
+    """Blocking checks that failed (integrity): the sync's data needs attention."""
+    warnings: list[str] = field(default_factory=list)
+    """Health checks that warned (freshness, success rate, connection)."""
+
     @property
     def ok(self) -> bool:
-        return self.skipped is not None or all(r.ok for r in self.runs)
+        return self.skipped is not None or (all(r.ok for r in self.runs)
+                                            and not self.failed_checks)
 
 
 def open_instance() -> dg.DagsterInstance:
@@ -89,6 +95,17 @@ def _summaries(result: dg.ExecuteInProcessResult, assets: Sequence[str]) -> list
     return summaries
 
 
+def _record_checks(report: ServiceSync, result: dg.ExecuteInProcessResult) -> None:
+    for evaluation in result.get_asset_check_evaluations():
+        if evaluation.passed:
+            continue
+        name = f"{evaluation.asset_key.to_user_string()}.{evaluation.check_name}"
+        if evaluation.severity == dg.AssetCheckSeverity.ERROR:
+            report.failed_checks.append(name)
+        else:
+            report.warnings.append(name)
+
+
 def sync_service(defs: dg.Definitions, service: str, *, full: bool = False,
                  instance: dg.DagsterInstance, log_level: str = "WARNING") -> ServiceSync:
     plan = PLANS[service]
@@ -98,12 +115,13 @@ def sync_service(defs: dg.Definitions, service: str, *, full: bool = False,
     if resource is None or not getattr(resource, "configured", False):
         report.skipped = f"{service} is not configured (credential unset)"
         return report
-    assets = list(defs.assets or [])
+    assets = [*(defs.assets or []), *(defs.asset_checks or [])]
     resources = dict(defs.resources or {})
     listing = dg.materialize(assets, selection=list(plan.listing_assets), resources=resources,
                              instance=instance, raise_on_error=False,
                              run_config=_run_config(plan.listing_assets, full, log_level))
     report.runs += _summaries(listing, plan.listing_assets)
+    _record_checks(report, listing)
     if not report.runs[0].ok:
         report.seconds = time.monotonic() - started
         return report  # without a fresh listing, every partition would fail the same way
@@ -115,5 +133,6 @@ def sync_service(defs: dg.Definitions, service: str, *, full: bool = False,
             instance=instance, raise_on_error=False, tags=tags,
             run_config=_run_config(plan.partitioned_assets, full, log_level))
         report.runs += _summaries(partitioned, plan.partitioned_assets)
+        _record_checks(report, partitioned)
     report.seconds = time.monotonic() - started
     return report

@@ -102,7 +102,7 @@ def sync(args: argparse.Namespace) -> int:
         mode = "full" if args.full else "incremental"
         print(f"{service}: {mode} sync...", flush=True)
         report = sync_service(defs, service, full=args.full, instance=instance,
-                              log_level=settings.log_level)
+                              log_level=_dagster_console_level(settings))
         if report.skipped:
             print(f"{service}: skipped: {report.skipped}")
             continue
@@ -117,9 +117,19 @@ def sync(args: argparse.Namespace) -> int:
             else:
                 failed = True
                 print(f"  {run.asset}: FAILED: {redact(run.error or 'unknown error')}")
+        if report.failed_checks:
+            failed = True
+            print(f"  integrity checks FAILED: {', '.join(report.failed_checks)}")
+        if report.warnings:
+            print(f"  health warnings: {', '.join(report.warnings)}")
         print(f"{service}: {'done' if report.ok else 'finished with failures'} in "
               f"{report.seconds:.1f}s", flush=True)
     return EXIT_PARTIAL if failed else EXIT_OK
+
+
+def _dagster_console_level(settings: Settings) -> str:
+    """Dagster's own console lines only when debugging; progress comes from our logger."""
+    return "DEBUG" if settings.log_level == "DEBUG" else "CRITICAL"
 
 
 def _health(row: dict[str, Any], default_interval: int) -> str:

@@ -47,8 +47,7 @@ def run_demo(*, scale: str = "small", seed: int = 1, database_url: str | None = 
         failed = False
         for service in ("github", "linear"):
             print(f"Syncing {service}...", flush=True)
-            report = sync_service(defs, service, instance=instance,
-                                  log_level=settings.log_level)
+            report = sync_service(defs, service, instance=instance, log_level="CRITICAL")
             for run in report.runs:
                 mark = "ok" if run.ok else f"FAILED: {run.error}"
                 print(f"  {run.asset}: {mark}", flush=True)
