@@ -8,22 +8,12 @@ import pandas as pd
 import sqlalchemy as sa
 
 from gofap_assets.config import Settings, mask_database_url
+from gofap_assets.dagster_home import prepare_dagster_home
 from gofap_assets.sandbox import Sandbox
 
-DEMO_DATABASE_URL = "sqlite:///gofap_demo.db"
+DEMO_DATABASE = Path("gofap_demo.db")
 DEMO_DAGSTER_HOME = Path(".gofap_demo/dagster_home")
 SERVE_PORT = 8765
-
-
-def _prepare_dagster_home() -> Path:
-    """Keep the demo's runs so that `dagster dev` with the same DAGSTER_HOME shows them."""
-    home = Path(os.environ.get("DAGSTER_HOME") or DEMO_DAGSTER_HOME).resolve()
-    home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists():
-        config.write_text("telemetry:\n  enabled: false\n")
-    os.environ["DAGSTER_HOME"] = str(home)
-    return home
 
 
 def run_demo(*, scale: str = "small", seed: int = 1, database_url: str | None = None) -> int:
@@ -31,8 +21,10 @@ def run_demo(*, scale: str = "small", seed: int = 1, database_url: str | None = 
     from gofap_assets.logs import configure_logging
     from gofap_assets.sync_runner import open_instance, sync_service
 
-    database_url = database_url or DEMO_DATABASE_URL
-    home = _prepare_dagster_home()
+    database_url = database_url or f"sqlite:///{DEMO_DATABASE.resolve()}"
+    # Keep the demo's runs so that `dagster dev` with the same DAGSTER_HOME shows them.
+    home = prepare_dagster_home(Path(os.environ.get("DAGSTER_HOME") or DEMO_DAGSTER_HOME)).path
+    os.environ["DAGSTER_HOME"] = str(home)
     started = time.monotonic()
     print(f"Starting the sandbox GitHub and Linear APIs ({scale} scale, seed {seed})...",
           flush=True)
@@ -68,7 +60,8 @@ def run_demo(*, scale: str = "small", seed: int = 1, database_url: str | None = 
 Look at it:
   SQL:      sqlite3 {db_path} "SELECT repository, number, title, state FROM github_issues LIMIT 5"
   Dagster:  gofap-import sandbox --scale {scale} --seed {seed} &   # the same APIs again
-            set -a; . {env_file}; set +a; dagster dev   # then open http://127.0.0.1:3000""")
+            set -a; . {env_file}; set +a; dagster dev -m gofap_assets.definitions
+            # then open http://127.0.0.1:3000""")
     return 1 if failed else 0
 
 
