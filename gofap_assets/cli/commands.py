@@ -38,7 +38,8 @@ def _warehouse(settings: Settings) -> Warehouse:
 
 def _print_frame(frame: pd.DataFrame, fmt: str = "table") -> None:
     if fmt == "json":
-        print(frame.to_json(orient="records", date_format="iso", force_ascii=False, indent=2))
+        print(frame.to_json(orient="records", date_format="iso", force_ascii=False, indent=2)
+              if not frame.empty else "[]")
     elif fmt == "csv":
         frame.to_csv(sys.stdout, index=False)
     elif frame.empty:
