@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from gofap_assets.warehouse import Batch, CursorUpdate, Quarantined, Record, Warehouse, WriteCounts
+from gofap_assets.warehouse.records import COLUMN_LIMITS
 
 
 class MappingError(ValueError):
@@ -66,8 +67,10 @@ def raw_text(item: Any, limit: int = 1_000_000) -> str:
 def _external_id(item: Any) -> str | None:
     if isinstance(item, dict):
         for key in ("id", "sha"):
-            if isinstance(item.get(key), str | int):
-                return str(item[key])
+            value = item.get(key)
+            if isinstance(value, str | int) and not isinstance(value, bool):
+                text = str(value)
+                return text if 0 < len(text) <= COLUMN_LIMITS["external_id"] else None
     return None
 
 

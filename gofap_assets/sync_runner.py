@@ -5,10 +5,13 @@ partitions) and one single-run backfill over every partition for the partitioned
 organization costs two in-process runs, not a process spawn per repository.
 """
 
+import fcntl
 import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
@@ -63,10 +66,21 @@ class ServiceSync:
 
 
 def open_instance() -> dg.DagsterInstance:
-    """The instance at DAGSTER_HOME when set, so runs show in the UI; otherwise a throwaway one."""
-    if os.environ.get("DAGSTER_HOME"):
-        return dg.DagsterInstance.get()
-    return dg.DagsterInstance.ephemeral()
+    """The instance at DAGSTER_HOME when set, so runs show in the UI; otherwise a throwaway one.
+
+    Opening a new home creates and stamps its storage; two syncs starting at once would both
+    stamp it (leaving two alembic heads that break every later start), so they take turns.
+    """
+    home = os.environ.get("DAGSTER_HOME")
+    if not home:
+        return dg.DagsterInstance.ephemeral()
+    Path(home).mkdir(parents=True, exist_ok=True)
+    with open(Path(home) / ".gofap-open.lock", "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            return dg.DagsterInstance.get()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _run_config(assets: Sequence[str], full: bool, log_level: str) -> dict[str, object]:
@@ -90,7 +104,7 @@ def _summaries(result: dg.ExecuteInProcessResult, assets: Sequence[str]) -> list
             error_info = failure.step_failure_data.error
             user = failure.step_failure_data.user_failure_data
             error = (user.description if user and user.description else
-                     error_info.message.strip() if error_info else "failed")
+                     _root_cause(error_info) if error_info else "failed")
         summaries.append(RunSummary(name, failure is None, metadata, error))
     return summaries
 
@@ -104,6 +118,15 @@ def _record_checks(report: ServiceSync, result: dg.ExecuteInProcessResult) -> No
             report.failed_checks.append(name)
         else:
             report.warnings.append(name)
+
+
+def _root_cause(error: Any) -> str:
+    """The user code's own error, not Dagster's "error occurred while executing op" wrapper."""
+    while error.cause is not None and (error.cls_name or "").startswith("Dagster"):
+        error = error.cause
+    message = error.message.strip()
+    prefix = f"{error.cls_name}: " if error.cls_name else ""
+    return message.split(prefix, 1)[1] if prefix and prefix in message else message
 
 
 def sync_service(defs: dg.Definitions, service: str, *, full: bool = False,

@@ -33,7 +33,9 @@ def postgres_server_url() -> Iterator[str]:
     if _PG_PROBLEM:
         pytest.skip(_PG_PROBLEM)
     name = f"gofap_test_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    # pool_pre_ping: the drop at the session's end must survive a server restart in between
+    # (the reliability suite restarts PostgreSQL mid-sync).
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     with admin.connect() as conn:
         conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
     url = sa.engine.make_url(PG_ADMIN_URL).set(database=name).render_as_string(False)

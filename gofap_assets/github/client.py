@@ -1,7 +1,7 @@
 """GitHub's REST API over the shared HTTP layer: auth, rate-limit rules and Link pagination."""
 
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -46,7 +46,8 @@ class GitHubClient:
     def create(cls, *, token: str, api_url: str, org: str | None = None, timeout: float = 30.0,
                max_retries: int = 3, max_rate_limit_wait: float = 900.0,
                max_connections: int = 16, backoff_base: float = 0.5,
-               transport: httpx.BaseTransport | None = None) -> "GitHubClient":
+               transport: httpx.BaseTransport | None = None,
+               sleep: Callable[[float], None] = time.sleep) -> "GitHubClient":
         http = ApiClient(
             SERVICE, api_url,
             headers={"Authorization": f"Bearer {token}",
@@ -57,7 +58,8 @@ class GitHubClient:
             max_rate_limit_wait=max_rate_limit_wait, rate_limit_rule=github_rate_limit,
             remaining_header="x-ratelimit-remaining",
             auth_hint="check GITHUB_TOKEN (needs the repo and read:org scopes)",
-            transport=transport, max_connections=max_connections, backoff_base=backoff_base)
+            transport=transport, max_connections=max_connections, backoff_base=backoff_base,
+            sleep=sleep)
         return cls(http, org)
 
     def close(self) -> None:

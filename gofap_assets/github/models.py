@@ -5,13 +5,16 @@ in every API version); `raw_data` keeps the object exactly as it came.
 """
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from gofap_assets.warehouse import Record
 
 SOURCE = "github"
+
+Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
+"""GitHub's ids and counters are int64; anything larger cannot be a real one (nor fit a view)."""
 
 
 class _Model(BaseModel):
@@ -20,7 +23,7 @@ class _Model(BaseModel):
 
 class User(_Model):
     login: str | None = None
-    id: int | None = None
+    id: Int64 | None = None
 
 
 class Label(_Model):
@@ -28,7 +31,7 @@ class Label(_Model):
 
 
 class Repository(_Model):
-    id: int
+    id: Int64
     name: str
     full_name: str = Field(pattern=r"^[^/\s]+/[^/\s]+$")
     owner: User | None = None
@@ -47,8 +50,8 @@ class Repository(_Model):
 
 
 class Issue(_Model):
-    id: int
-    number: int
+    id: Int64
+    number: Int64
     title: str
     body: str | None = None
     state: str
@@ -56,7 +59,7 @@ class Issue(_Model):
     user: User | None = None
     assignees: list[User] | None = None
     labels: list[Label | str] = []
-    comments: int = 0
+    comments: Int64 = 0
     locked: bool = False
     html_url: str | None = None
     created_at: AwareDatetime
@@ -72,8 +75,8 @@ class Ref(_Model):
 
 
 class PullRequest(_Model):
-    id: int
-    number: int
+    id: Int64
+    number: Int64
     title: str
     body: str | None = None
     state: str

@@ -13,7 +13,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from gofap_assets.github.client import GitHubClient
+from gofap_assets.github.client import SERVICE, GitHubClient
 from gofap_assets.github.models import (
     SOURCE,
     commit_record,
@@ -86,8 +86,9 @@ def _updated_before(item: Any, cursor: str) -> bool:
 
 def _items(response: ApiResponse) -> list[Any]:
     if not isinstance(response.data, list):
-        raise MalformedResponseError(SOURCE, f"expected a JSON array, got "
-                                     f"{type(response.data).__name__}", url=response.url)
+        raise MalformedResponseError(SERVICE, f"expected a JSON array, got "
+                                     f"{type(response.data).__name__}",
+                                     url=response.url.split("?", 1)[0])
     return response.data
 
 
@@ -128,7 +129,7 @@ def sync_repository_endpoint(client: GitHubClient, warehouse: Warehouse, endpoin
                 last = True
             saw_new = saw_new or bool(items)
             update = None
-            if last:
+            if number == 0:
                 # With nothing new the request stays the same next time, so its ETag can answer
                 # 304; moving the cursor would only change the URL.
                 kept = new_cursor if saw_new or full else cursor
@@ -163,12 +164,16 @@ def sync_repositories(client: GitHubClient, warehouse: Warehouse, *,
 
     def mapper(raw: dict[str, Any]) -> Record:
         record = repository_record(raw)
-        names.append(record.title or "")
+        # A name that cannot be a partition key is quarantined here, not failed on every sync.
+        names.append(validate_repository_key(record.title or ""))
         return record
 
     ingest_pages(warehouse, outcome, pages(), mapper,
                  reconcile=("partition" if client.org else "all") if full else None)
-    if full and outcome.complete:
+    if outcome.complete:
+        # Children whose repository is gone: marked deleted by a full sync's reconciliation
+        # above, or renamed, which every sync sees (the id now has another name). A renamed
+        # repository's items come back under the new name as soon as its partition is read.
         prefix = f"{client.org}/" if client.org else ""
         outcome.counts.deleted += warehouse.mark_orphans_deleted(
             SOURCE, "repository", [e.data_type for e in (ISSUES, PULL_REQUESTS, COMMITS)],

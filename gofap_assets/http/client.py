@@ -187,7 +187,7 @@ class ApiClient:
                 if response.status_code >= 400 and response.status_code not in accept_statuses:
                     raise self._error(response)
                 return self._answer(response, self._parse(response))
-            except (_Transient, *TRANSIENT_ERRORS, json.JSONDecodeError) as exc:
+            except (_Transient, *TRANSIENT_ERRORS, _MalformedBody) as exc:
                 attempt += 1
                 if attempt > self._max_retries:
                     raise self._exhausted(exc, url) from None
@@ -200,7 +200,10 @@ class ApiClient:
     def _parse(self, response: httpx.Response) -> Any:
         if not response.content:
             return None
-        return response.json()
+        try:
+            return response.json()
+        except ValueError as exc:  # JSONDecodeError, or bytes that are not UTF-8/16/32 at all
+            raise _MalformedBody(exc) from None
 
     def _answer(self, response: httpx.Response, data: Any) -> ApiResponse:
         links = {rel: link["url"] for rel, link in response.links.items() if "url" in link}
@@ -244,9 +247,9 @@ class ApiClient:
         return ApiError(self.service, message, status=response.status_code, url=url)
 
     def _exhausted(self, exc: BaseException, url: str) -> ApiError:
-        if isinstance(exc, json.JSONDecodeError):
+        if isinstance(exc, _MalformedBody):
             return MalformedResponseError(
-                self.service, f"answered with a body that is not valid JSON ({exc.msg}) "
+                self.service, f"answered with a body that is not valid JSON ({exc}) "
                 f"{self._max_retries + 1} times", url=_path(url))
         status = exc.response.status_code if isinstance(exc, _Transient) else None
         return RetriesExhaustedError(
@@ -260,10 +263,18 @@ class _Transient(Exception):
         self.response = response
 
 
+class _MalformedBody(Exception):
+    """A 2xx body that does not parse as JSON: usually truncated in transit, so retried."""
+
+    def __init__(self, cause: ValueError) -> None:
+        reason = cause.msg if isinstance(cause, json.JSONDecodeError) else type(cause).__name__
+        super().__init__(reason)
+
+
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, httpx.TimeoutException):
         return f"timeout ({type(exc).__name__})"
-    if isinstance(exc, json.JSONDecodeError):
+    if isinstance(exc, _MalformedBody):
         return "malformed JSON body"
     return redact(str(exc) or type(exc).__name__)
 

@@ -7,17 +7,17 @@ others' data and materializations are kept.
 """
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
 
 import dagster as dg
-import sqlalchemy as sa
 
 from gofap_assets.http import ApiError, RequestStats
 from gofap_assets.ingest import PartitionOutcome
 from gofap_assets.logs import get_logger, redact
 from gofap_assets.warehouse import Warehouse, WarehouseError, WriteCounts
-from gofap_assets.warehouse.schema import imported_data
+from gofap_assets.warehouse.locks import LockHolder, SyncLocks
 
 Work = Callable[[str], PartitionOutcome]
 progress_log = get_logger("progress")
@@ -36,11 +36,22 @@ def _guarded(work: Work, key: str, source: str, data_type: str) -> PartitionOutc
 
 
 def live_row_count(warehouse: Warehouse, source: str, data_type: str) -> int:
-    t = imported_data.c
-    query = sa.select(sa.func.count()).where(t.source == source, t.data_type == data_type,
-                                             t.deleted_at.is_(None))
-    with warehouse.engine.connect() as conn:
-        return int(conn.execute(query).scalar_one())
+    return warehouse.live_count(source, data_type)
+
+
+@contextmanager
+def sync_lock(context: dg.AssetExecutionContext, warehouse: Warehouse,
+              service: str) -> Iterator[None]:
+    """Hold this asset's sync lock: a second sync of the same asset waits for the first, so two
+    syncs never interleave their pages and cursors."""
+    name = f"{service}/{context.asset_key.to_user_string()}"
+
+    def waiting(holder: LockHolder) -> None:
+        _progress(context, f"waiting: another sync of {name} is running ({holder.describe()}); "
+                           "this one goes on when it finishes", warning=True)
+
+    with SyncLocks(warehouse).hold(name, on_wait=waiting):
+        yield
 
 
 def request_metadata(stats: RequestStats, before: dict[str, int | None]) -> dict[str, object]:
@@ -85,7 +96,8 @@ def run_listing(
     """Run an unpartitioned listing and record the attempt in `sync_status`, either way."""
     before = stats.snapshot()
     try:
-        outcome = work()
+        with sync_lock(context, warehouse, service):
+            outcome = work()
     except Exception as exc:
         warehouse.record_service_run(service, items=0, error=redact(str(exc)))
         raise
@@ -108,21 +120,31 @@ def run_partitions(
     concurrency: int,
     extra: Callable[[], Mapping[str, object]] = dict,
 ) -> dg.MaterializeResult:
-    """Run `work` for every key; raise a Failure naming the failed keys after keeping the rest."""
+    """Run `work` for every key; raise a Failure naming the failed keys after keeping the rest.
+
+    The asset's sync lock is held throughout. A warehouse failure stops the run at once (every
+    other partition would only fail the same way), keeping what was committed.
+    """
     before = stats.snapshot()
     started = time.monotonic()
     outcomes: list[PartitionOutcome] = []
-    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(keys)))) as pool:
+    with sync_lock(context, warehouse, service), \
+            ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(keys)))) as pool:
         futures = [pool.submit(_guarded, work, key, service, data_type) for key in keys]
-        for done, future in enumerate(as_completed(futures), start=1):
-            outcome = future.result()
-            outcomes.append(outcome)
-            warehouse.record_partition_result(service, data_type, outcome.partition_key,
-                                              items=outcome.counts.written, error=outcome.error)
-            status = f"failed: {outcome.error}" if outcome.error else _summary(outcome)
-            if outcome.error or len(keys) <= 20 or done % max(1, len(keys) // 20) == 0:
-                _progress(context, f"[{done}/{len(keys)}] {data_type} "
-                                   f"{outcome.partition_key}: {status}")
+        try:
+            for done, future in enumerate(as_completed(futures), start=1):
+                outcome = future.result()
+                outcomes.append(outcome)
+                warehouse.record_partition_result(service, data_type, outcome.partition_key,
+                                                  items=outcome.counts.written,
+                                                  error=outcome.error)
+                status = f"failed: {outcome.error}" if outcome.error else _summary(outcome)
+                if outcome.error or len(keys) <= 20 or done % max(1, len(keys) // 20) == 0:
+                    _progress(context, f"[{done}/{len(keys)}] {data_type} "
+                                       f"{outcome.partition_key}: {status}")
+        except WarehouseError:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
     totals = WriteCounts()
     for outcome in outcomes:
         totals += outcome.counts
@@ -150,10 +172,14 @@ def run_partitions(
     return dg.MaterializeResult(metadata=metadata)
 
 
-def _progress(context: dg.AssetExecutionContext, message: str) -> None:
+def _progress(context: dg.AssetExecutionContext, message: str, *, warning: bool = False) -> None:
     """To the run's event log (the UI) and to the `gofap` logger (the terminal of a CLI sync)."""
-    context.log.info(message)
-    progress_log.info("%s %s", context.asset_key.to_user_string(), message)
+    if warning:
+        context.log.warning(message)
+        progress_log.warning("%s %s", context.asset_key.to_user_string(), message)
+    else:
+        context.log.info(message)
+        progress_log.info("%s %s", context.asset_key.to_user_string(), message)
 
 
 def _summary(outcome: PartitionOutcome) -> str:

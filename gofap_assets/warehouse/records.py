@@ -2,10 +2,19 @@
 
 import hashlib
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
+
+from gofap_assets.warehouse.schema import imported_data
+
+COLUMN_LIMITS: dict[str, int] = {name: imported_data.c[name].type.length
+                                 for name in ("external_id", "parent_key", "state")}
+"""Lengths of `imported_data`'s bounded columns (PostgreSQL enforces them)."""
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+"""NUL (PostgreSQL text cannot hold it) and lone surrogates (not encodable as UTF-8)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,13 +33,48 @@ class Record:
     raw_data: dict[str, Any]
     processed_data: dict[str, Any]
     archived: bool = False
+    _digest: str = field(init=False, repr=False, compare=False, default="")
+
+    def __post_init__(self) -> None:
+        """Refuse what the warehouse cannot hold, so the mapping quarantines it (ValueError)
+        instead of the database rejecting the whole page."""
+        if not self.external_id:
+            raise ValueError("the external id is empty")
+        for name, limit in COLUMN_LIMITS.items():
+            value = getattr(self, name)
+            if value is not None and len(value) > limit:
+                raise ValueError(f"{name} is longer than {limit} characters")
+        for name in ("external_id", "parent_key"):
+            value = getattr(self, name)
+            if value is not None and UNSTORABLE.search(value):
+                raise ValueError(f"{name} holds NUL or an unpaired surrogate")
+        for name in ("external_created_at", "external_updated_at"):
+            moment = getattr(self, name)
+            if moment is None:
+                continue
+            if moment.tzinfo is None:
+                raise ValueError(f"{name} has no time zone")
+            try:
+                moment.astimezone(UTC)
+            except OverflowError:
+                raise ValueError(f"{name} {moment.isoformat()} is out of range in UTC") from None
+        for key, value in self.processed_data.items():  # what the typed views cast
+            if isinstance(value, int) and not isinstance(value, bool) \
+                    and not -(2**63) <= value < 2**63:
+                raise ValueError(f"{key} {value} does not fit a 64-bit integer")
+        document = [self.parent_key, self.title, self.description, self.state, self.archived,
+                    self.raw_data, self.processed_data]
+        try:
+            encoded = json.dumps(document, sort_keys=True, default=str, ensure_ascii=False,
+                                 allow_nan=False)
+        except ValueError:
+            raise ValueError("holds NaN or Infinity, which JSON cannot represent") from None
+        object.__setattr__(self, "_digest",
+                           hashlib.sha1(encoded.encode("utf-8", "surrogatepass")).hexdigest())
 
     def content_hash(self) -> str:
         """Changes exactly when anything the warehouse stores about the entity changes."""
-        document = [self.parent_key, self.title, self.description, self.state, self.archived,
-                    self.raw_data, self.processed_data]
-        encoded = json.dumps(document, sort_keys=True, default=str, ensure_ascii=False)
-        return hashlib.sha1(encoded.encode("utf-8", "surrogatepass")).hexdigest()
+        return self._digest
 
 
 @dataclass(frozen=True, slots=True)

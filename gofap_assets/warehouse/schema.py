@@ -123,6 +123,21 @@ import_errors = sa.Table(
 )
 
 
+sync_locks = sa.Table(
+    "sync_locks",
+    metadata,
+    sa.Column("name", sa.String(128), primary_key=True,
+              comment="service/asset, e.g. github/github_issues"),
+    sa.Column("holder", sa.String(128), nullable=False, comment="host:pid:token of the holder"),
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("acquired_at", UtcDateTime, nullable=False),
+    sa.Column("heartbeat_at", UtcDateTime, nullable=False,
+              comment="refreshed while held; a lock without one for long is stale"),
+    comment="one row per sync in progress, so two syncs of the same asset never interleave",
+)
+
+
 def table_names() -> list[str]:
     return list(metadata.tables)
 
@@ -132,6 +147,7 @@ __all__: list[Any] = [
     "import_errors",
     "imported_data",
     "metadata",
+    "sync_locks",
     "sync_partitions",
     "sync_status",
 ]

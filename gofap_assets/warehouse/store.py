@@ -5,18 +5,19 @@ cursor that covers them commit together, so a crash can re-read data but never s
 """
 
 import json
+import re
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 
-from gofap_assets.warehouse.records import Batch, Record, WriteCounts
+from gofap_assets.warehouse.records import UNSTORABLE, Batch, Record, WriteCounts
 from gofap_assets.warehouse.schema import (
     import_errors,
     imported_data,
@@ -29,6 +30,9 @@ from gofap_assets.warehouse.views import create_views
 
 SERVICES = ("linear", "github")
 _LOOKUP_CHUNK = 500
+_ETAG_LIMIT = sync_partitions.c.etag.type.length
+_PARTITION_KEY_LIMIT = sync_partitions.c.partition_key.type.length
+_SCHEMA_LOCK_KEY = 0x6F6661705F736368  # "ofap_sch": any constant shared by every process
 
 
 class WarehouseError(RuntimeError):
@@ -50,13 +54,20 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+
+
 def _clean_text(value: str | None) -> str | None:
-    """PostgreSQL text cannot hold NUL; both backends store U+FFFD instead, so they agree."""
-    return value.replace("\x00", "\ufffd") if value and "\x00" in value else value
+    """Both backends store U+FFFD for what neither can hold, so they agree."""
+    return UNSTORABLE.sub("\ufffd", value) if value else value
+
+
+_ESCAPED_NUL = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
+"""A JSON `\\u0000` escape, not the literal text `\\u0000` (an escaped backslash before it)."""
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str).replace("\\u0000", "\\ufffd")
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return UNSTORABLE.sub("\ufffd", _ESCAPED_NUL.sub(r"\1\\ufffd", text))
 
 
 def utcnow() -> datetime:
@@ -71,8 +82,10 @@ class Warehouse:
         parsed = make_url(self.url)
         self.dialect = parsed.get_backend_name()
         kwargs: dict[str, Any] = {"json_serializer": _dumps, "echo": echo, "future": True}
+        busy_timeout = _sqlite_busy_timeout(parsed) if self.dialect == "sqlite" else 0.0
+        self._busy_timeout = busy_timeout
         if self.dialect == "sqlite":
-            kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
+            kwargs["connect_args"] = {"timeout": busy_timeout, "check_same_thread": False}
         else:
             kwargs["pool_pre_ping"] = True
             kwargs["pool_size"] = 8
@@ -80,7 +93,7 @@ class Warehouse:
         # SQLite allows one writer; serialising our own threads avoids busy-waiting on the lock.
         self._write_lock = threading.Lock() if self.dialect == "sqlite" else None
         if self.dialect == "sqlite":
-            _configure_sqlite(self.engine)
+            _configure_sqlite(self.engine, busy_timeout)
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -88,8 +101,12 @@ class Warehouse:
     # -- schema ------------------------------------------------------------------------------
 
     def create_schema(self) -> None:
-        """Create tables and views if missing; safe to run again (`gofap-import init-db`)."""
+        """Create tables and views if missing; safe to run again (`gofap-import init-db`), and
+        from two processes at once (PostgreSQL's DDL is serialised by an advisory lock)."""
         with self._writing() as conn:
+            if self.dialect == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"),
+                             {"key": _SCHEMA_LOCK_KEY})
             metadata.create_all(conn)
             create_views(conn)
             for service in SERVICES:
@@ -97,7 +114,9 @@ class Warehouse:
                              .on_conflict_do_nothing(index_elements=["service"]))
 
     def schema_ready(self) -> bool:
-        return sa.inspect(self.engine).has_table(imported_data.name)
+        """Every table exists (a warehouse made by an older release lacks the newer ones)."""
+        with self._reading() as conn:
+            return set(metadata.tables) <= set(sa.inspect(conn).get_table_names())
 
     # -- the upsert path ---------------------------------------------------------------------
 
@@ -109,13 +128,17 @@ class Warehouse:
             if batch.quarantined:
                 conn.execute(import_errors.insert(), [
                     {"source": q.source, "data_type": q.data_type,
-                     "partition_key": q.partition_key, "external_id": q.external_id,
+                     "partition_key": _clean_text(q.partition_key),
+                     "external_id": _clean_text(q.external_id),
                      "reason": _clean_text(q.reason), "raw_text": _clean_text(q.raw_text),
                      "seen_at": now}
                     for q in batch.quarantined])
                 counts.quarantined = len(batch.quarantined)
             if batch.cursor is not None:
-                values: dict[str, Any] = {"cursor": batch.cursor.cursor, "etag": batch.cursor.etag,
+                etag = batch.cursor.etag
+                if etag is not None and len(etag) > _ETAG_LIMIT:
+                    etag = None  # only an optimisation: a server's oversized one is dropped
+                values: dict[str, Any] = {"cursor": batch.cursor.cursor, "etag": etag,
                                           "etag_url": batch.cursor.etag_url}
                 if batch.cursor.full_sync:
                     values["last_full_sync_at"] = now
@@ -136,8 +159,8 @@ class Warehouse:
             known = existing.get(external_id)
             if known is None:
                 counts.inserted += 1
-            elif known == (digest, False):
-                counts.unchanged += 1
+            elif known[:2] == (digest, False) or _older(record.external_updated_at, known[2]):
+                counts.unchanged += 1  # the same, or a version older than the one we hold
                 continue
             else:
                 counts.updated += 1
@@ -145,8 +168,14 @@ class Warehouse:
         counts.unchanged += len(records) - len(latest)
         if rows:
             stmt = self._insert(imported_data)
-            changed = sa.or_(imported_data.c.content_hash != stmt.excluded.content_hash,
-                             imported_data.c.deleted_at.is_not(None))
+            t = imported_data.c
+            # Never replace a row with an older version of it: a slower, overlapping reader
+            # (another process, re-reading the boundary) may commit after a newer one.
+            changed = sa.and_(
+                sa.or_(t.content_hash != stmt.excluded.content_hash, t.deleted_at.is_not(None)),
+                sa.or_(t.external_updated_at.is_(None),
+                       stmt.excluded.external_updated_at.is_(None),
+                       stmt.excluded.external_updated_at >= t.external_updated_at))
             update_cols = ("parent_key", "title", "description", "state", "external_created_at",
                            "external_updated_at", "raw_data", "processed_data", "content_hash",
                            "archived", "updated_at")
@@ -172,16 +201,18 @@ class Warehouse:
             "created_at": now, "updated_at": now, "deleted_at": None,
         }
 
-    def _existing(self, conn: Connection, source: str, data_type: str,
-                  external_ids: list[str]) -> dict[str, tuple[str, bool]]:
-        found: dict[str, tuple[str, bool]] = {}
+    def _existing(self, conn: Connection, source: str, data_type: str, external_ids: list[str],
+                  ) -> dict[str, tuple[str, bool, datetime | None]]:
+        """Content hash, deleted mark and external update time of the rows we already hold."""
+        found: dict[str, tuple[str, bool, datetime | None]] = {}
         t = imported_data.c
         for start in range(0, len(external_ids), _LOOKUP_CHUNK):
             chunk = external_ids[start:start + _LOOKUP_CHUNK]
-            query = sa.select(t.external_id, t.content_hash, t.deleted_at.is_not(None)).where(
+            query = sa.select(t.external_id, t.content_hash, t.deleted_at.is_not(None),
+                              t.external_updated_at).where(
                 t.source == source, t.data_type == data_type, t.external_id.in_(chunk))
-            for external_id, digest, deleted in conn.execute(query):
-                found[external_id] = (digest, bool(deleted))
+            for external_id, digest, deleted, updated in conn.execute(query):
+                found[external_id] = (digest, bool(deleted), updated)
         return found
 
     # -- reconciliation ----------------------------------------------------------------------
@@ -192,7 +223,7 @@ class Warehouse:
                                                t.deleted_at.is_(None))
         if parent_key is not None:
             query = query.where(t.parent_key == parent_key)
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             return set(conn.execute(query).scalars())
 
     def mark_deleted(self, source: str, data_type: str, external_ids: Iterable[str], *,
@@ -259,21 +290,28 @@ class Warehouse:
         if state:
             query = query.where(t.state == state)
         if search:
-            needle = search.lower()
-            query = query.where(sa.or_(
-                sa.func.lower(t.title).contains(needle, autoescape=True),
-                sa.func.lower(t.description).contains(needle, autoescape=True)))
+            # The database lowers both sides, so needle and text fold alike (SQLite folds ASCII
+            # only: a Python-lowered needle would miss "Ü" in its own text).
+            query = query.where(sa.or_(t.title.icontains(search, autoescape=True),
+                                       t.description.icontains(search, autoescape=True)))
         if since:
             query = query.where(t.external_updated_at >= since)
         if not include_deleted:
             query = query.where(t.deleted_at.is_(None))
         query = query.order_by(t.external_updated_at.desc().nulls_last(), t.id.desc())
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             return [dict(r._mapping) for r in conn.execute(query.limit(limit))]
+
+    def live_count(self, source: str, data_type: str) -> int:
+        t = imported_data.c
+        query = sa.select(sa.func.count()).where(t.source == source, t.data_type == data_type,
+                                                 t.deleted_at.is_(None))
+        with self._reading() as conn:
+            return int(conn.execute(query).scalar_one())
 
     def quarantine_count(self, source: str) -> int:
         query = sa.select(sa.func.count()).where(import_errors.c.source == source)
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             return int(conn.execute(query).scalar_one())
 
     # -- partition and service bookkeeping ---------------------------------------------------
@@ -282,7 +320,7 @@ class Warehouse:
         t = sync_partitions.c
         query = sa.select(t.cursor, t.etag, t.etag_url).where(
             t.source == source, t.data_type == data_type, t.partition_key == partition_key)
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             row = conn.execute(query).first()
         return PartitionState(*row) if row else PartitionState(None, None, None)
 
@@ -321,14 +359,14 @@ class Warehouse:
         h = sync_history.c
         query = (sa.select(h.ok).where(h.service == service)
                  .order_by(h.finished_at.desc(), h.id.desc()).limit(last))
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             outcomes = list(conn.execute(query).scalars())
         if not outcomes:
             return None, 0
         return sum(1 for ok in outcomes if ok) / len(outcomes), len(outcomes)
 
     def service_status(self) -> list[dict[str, Any]]:
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             rows = conn.execute(sa.select(sync_status).order_by(sync_status.c.service))
             return [dict(r._mapping) for r in rows]
 
@@ -350,6 +388,9 @@ class Warehouse:
 
     def _upsert_partition(self, conn: Connection, source: str, data_type: str,
                           partition_key: str, values: dict[str, Any], add_items: int = 0) -> None:
+        # No valid key is this long; an invalid one is still recorded (with its error), cut to
+        # the column rather than failing the whole run on PostgreSQL.
+        partition_key = _clean_text(partition_key[:_PARTITION_KEY_LIMIT]) or ""
         stmt = self._insert(sync_partitions).values(
             source=source, data_type=data_type, partition_key=partition_key,
             items_synced=add_items, **values)
@@ -366,6 +407,14 @@ class Warehouse:
 
     # -- plumbing ----------------------------------------------------------------------------
 
+    def transaction(self) -> AbstractContextManager[Connection]:
+        """One write transaction, serialised and error-mapped like every other write."""
+        return self._writing()
+
+    def insert(self, table: sa.Table) -> Any:
+        """This backend's INSERT, with `on_conflict_do_nothing` / `on_conflict_do_update`."""
+        return self._insert(table)
+
     def _insert(self, table: sa.Table) -> Any:
         dialect = postgresql if self.dialect == "postgresql" else sqlite
         return dialect.insert(table)
@@ -381,18 +430,45 @@ class Warehouse:
                 with conn.begin():
                     yield conn
         except sa.exc.OperationalError as exc:
+            hint = ""
+            if self.dialect == "sqlite" and "locked" in str(exc.orig):
+                hint = (f"; another program holds its write lock (waited {self._busy_timeout:g}s;"
+                        " more with ?timeout=SECONDS in DATABASE_URL)")
             raise WarehouseError(f"warehouse write failed ({_masked(self.url)}): "
-                                 f"{exc.orig or exc}") from exc
+                                 f"{exc.orig or exc}{hint}") from exc
         finally:
             if lock is not None:
                 lock.release()
+
+    @contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        try:
+            with self.engine.connect() as conn:
+                yield conn
+        except sa.exc.OperationalError as exc:
+            raise WarehouseError(f"warehouse unreachable ({_masked(self.url)}): "
+                                 f"{exc.orig or exc}") from exc
+
+
+def _older(incoming: datetime | None, held: datetime | None) -> bool:
+    return incoming is not None and held is not None and incoming < held
 
 
 def _masked(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _sqlite_busy_timeout(url: URL) -> float:
+    """Seconds a write waits for another process's lock: `sqlite:///w.db?timeout=5`, else 30."""
+    value = url.query.get("timeout", "30")
+    try:
+        return max(0.0, float(value if isinstance(value, str) else value[0]))
+    except ValueError:
+        raise WarehouseError(f"DATABASE_URL timeout={value!r} is not a number of seconds"
+                             ) from None
+
+
+def _configure_sqlite(engine: Engine, busy_timeout: float) -> None:
     """WAL so readers never block the writer; BEGIN IMMEDIATE so writers queue, not deadlock."""
 
     @sa.event.listens_for(engine, "connect")
@@ -401,7 +477,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
         cursor.close()
 
     @sa.event.listens_for(engine, "begin")
