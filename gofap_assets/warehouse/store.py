@@ -56,9 +56,22 @@ def normalise_url(url: str) -> str:
 
 
 
+def _storable(text: str) -> bool:
+    """No NUL and no lone surrogate; checked in C so the common case costs no regex scan."""
+    if "\x00" in text:
+        return False
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _clean_text(value: str | None) -> str | None:
     """Both backends store U+FFFD for what neither can hold, so they agree."""
-    return UNSTORABLE.sub("\ufffd", value) if value else value
+    return value if not value or _storable(value) else UNSTORABLE.sub("\ufffd", value)
 
 
 _ESCAPED_NUL = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
@@ -67,7 +80,9 @@ _ESCAPED_NUL = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
 
 def _dumps(value: Any) -> str:
     text = json.dumps(value, ensure_ascii=False, default=str)
-    return UNSTORABLE.sub("\ufffd", _ESCAPED_NUL.sub(r"\1\\ufffd", text))
+    if "\\u0000" in text:
+        text = _ESCAPED_NUL.sub(r"\1\\ufffd", text)
+    return text if _storable(text) else UNSTORABLE.sub("\ufffd", text)
 
 
 def utcnow() -> datetime:
