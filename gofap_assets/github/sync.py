@@ -129,7 +129,7 @@ def sync_repository_endpoint(client: GitHubClient, warehouse: Warehouse, endpoin
                 last = True
             saw_new = saw_new or bool(items)
             update = None
-            if number == 0:
+            if last:
                 # With nothing new the request stays the same next time, so its ETag can answer
                 # 304; moving the cursor would only change the URL.
                 kept = new_cursor if saw_new or full else cursor

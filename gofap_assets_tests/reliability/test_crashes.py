@@ -2,16 +2,17 @@
 the listing, between and inside pages of every partition, in full syncs) never leaves a cursor
 ahead of the data it covers, never duplicates a row, and the next sync converges."""
 
-import itertools
 import random
 import signal
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from gofap_assets.dagster_home import prepare_dagster_home
 from gofap_assets.warehouse import Warehouse
+from gofap_assets_tests.conftest import _reset_postgres as reset_postgres
 from gofap_assets_tests.reliability.harness import (
     api_snapshot,
     both_sandbox,
@@ -32,99 +33,135 @@ from gofap_assets_tests.reliability.harness import (
 LATENCY_MS = 30
 
 
-@pytest.mark.slow
-def test_sigkill_at_random_points_never_moves_a_cursor_past_its_data(
-        database_url: str, tmp_path: Path) -> None:
-    # The same paths on both warehouses; fewer rounds on PostgreSQL keep the suite quick.
-    sqlite = database_url.startswith("sqlite")
-    kills = 8 if sqlite else 4  # 12 in all, 11 of them while requests are in flight
-    # Two normal repositories with three pages of issues and two of commits each.
-    world = small_world(31, repos=2, issues_per_repo=230, commits_per_repo=150)
-    home = prepare_dagster_home(tmp_path / "dagster_home", environ={}).path
+def _fresh(database_url: str, tmp_path: Path, name: str) -> str:
+    """An empty warehouse: a new SQLite file, or the PostgreSQL database emptied."""
+    if database_url.startswith("sqlite"):
+        database_url = f"sqlite:///{tmp_path / f'{name}.db'}"
+    else:
+        reset_postgres(database_url)
     store = Warehouse(database_url)
     store.create_schema()  # `gofap-import init-db`
     store.dispose()
+    return database_url
+
+
+def _kill_at(process: Any, server: Any, start: int, target: int, rng: random.Random) -> bool:
+    """Kill once `target` requests of this run have reached the server, somewhere within the
+    latency of the last one (before its answer, or after it was committed). False if the sync
+    finished first."""
+    while server.stats.requests < start + target and process.poll() is None:
+        time.sleep(0.002)
+    time.sleep(rng.uniform(0, 2.5 * LATENCY_MS / 1000))
+    if process.poll() is not None:
+        process.wait(timeout=30)
+        return False
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)  # reaped: the lock's holder is gone, not a zombie
+    return True
+
+
+@pytest.mark.slow
+def test_sigkill_at_random_points_never_moves_a_cursor_past_its_data(
+        database_url: str, tmp_path: Path) -> None:
+    """First syncs killed at points spread over the whole run (the commits, then the issues'
+    three pages per repository, then the pulls), each on an empty warehouse so that a cursor
+    committed before its pages would leave a hole; then a warehouse carried through killed
+    incremental and full syncs and a change in the world, to convergence."""
+    sqlite = database_url.startswith("sqlite")
+    first_syncs, carried = (6, 4) if sqlite else (3, 2)  # 15 kill points in all
+    world = small_world(31, repos=2, issues_per_repo=230, commits_per_repo=150)
+    home = prepare_dagster_home(tmp_path / "dagster_home", environ={}).path
     rng = random.Random(31)
     landed: list[str] = []
     with github_sandbox(world, latency_ms=LATENCY_MS) as server:
-        env = github_env(server, world, database_url, DAGSTER_HOME=str(home))
+        env = github_env(server, world, database_url, DAGSTER_HOME=str(home),
+                         GOFAP_CONCURRENCY="2")
         before = server.stats.requests
         snapshot = api_snapshot(server, world)
         full_listing = server.stats.requests - before  # about what a first sync costs
-        for round_ in itertools.count():
-            if len(landed) == kills:
+        targets = [1 + (i * (full_listing - 1)) // (first_syncs + 1)
+                   for i in range(1, first_syncs + 1)]
+        rng.shuffle(targets)
+
+        for round_, target in enumerate(targets):
+            url = _fresh(database_url, tmp_path, f"first{round_}")
+            log = tmp_path / f"first{round_}.log"
+            # The installed command once; then a forked child of this process, which dies
+            # the same way without importing Dagster afresh.
+            launch = start_cli if round_ == 0 and sqlite else fork_cli
+            process = launch(["sync", "--service", "github"], {**env, "DATABASE_URL": url}, log)
+            start = server.stats.requests
+            if _kill_at(process, server, start, target, rng):
+                landed.append(f"first sync at request {server.stats.requests - start}")
+            assert duplicate_identities(url) == [], log.read_text()
+            assert cursor_violations(url, snapshot) == [], (landed, log.read_text())
+
+        url = _fresh(database_url, tmp_path, "carried")
+        env["DATABASE_URL"] = url
+        for round_ in range(carried + 4):
+            if len(landed) == first_syncs + carried:
                 break
-            assert round_ < kills + 5, f"too few kills landed mid-sync: {landed}"
-            if round_ == kills // 2:
+            if round_ == carried // 2:
                 world.mutate(0.15, seed=round_)  # new work for the later rounds
                 snapshot = api_snapshot(server, world)
-            args = ["sync", "--service", "github"] + (["--full"] if round_ % 3 == 2 else [])
-            log = tmp_path / f"round{round_}.log"
+            args = ["sync", "--service", "github"] + (["--full"] if round_ % 2 else [])
+            log = tmp_path / f"carried{round_}.log"
             start = server.stats.requests
-            # The first rounds run the installed command; the rest a forked child of this
-            # process, which dies the same way without importing Dagster afresh each time.
-            launch = start_cli if round_ < 2 and sqlite else fork_cli
-            process = launch(args, env, log)
-            started = time.monotonic()
-            if round_ == 0 and sqlite:  # in start-up, before the first request
-                deadline = time.monotonic() + rng.uniform(0.3, 1.0)
-                while time.monotonic() < deadline and process.poll() is None:
-                    time.sleep(0.01)
-                point = f"{time.monotonic() - started:.1f}s"
-            else:  # after a number of requests the server has answered
-                target = start + rng.randint(1, max(2, full_listing - 1))
-                while server.stats.requests < target and process.poll() is None:
-                    time.sleep(0.002)
-                point = f"request {server.stats.requests - start}"
-            if process.poll() is None:
-                process.send_signal(signal.SIGKILL)
-                landed.append(f"{' '.join(args[1:])} at {point}")
-            process.wait(timeout=30)  # reaped: the lock's holder is gone, not a zombie
-            assert duplicate_identities(database_url) == [], log.read_text()
-            assert cursor_violations(database_url, snapshot) == [], (landed, log.read_text())
+            process = fork_cli(args, env, log)
+            if _kill_at(process, server, start, rng.randint(1, full_listing - 1), rng):
+                landed.append(f"{' '.join(args[1:])} at request {server.stats.requests - start}")
+            assert duplicate_identities(url) == [], log.read_text()
+            assert cursor_violations(url, snapshot) == [], (landed, log.read_text())
+        assert len(landed) >= first_syncs + carried - 1, landed
         print("killed:", *landed, sep="\n  ")
 
         log = tmp_path / "final.log"
         assert fork_cli(["sync", "--service", "github", "--full"], env, log).wait(120) == 0, \
             log.read_text()
-        assert github_differences(database_url, world) == {}
-        assert duplicate_identities(database_url) == []
-        assert cursor_violations(database_url, api_snapshot(server, world)) == []
+        assert github_differences(url, world) == {}
+        assert duplicate_identities(url) == []
+        assert cursor_violations(url, api_snapshot(server, world)) == []
 
 
 @pytest.mark.slow
-def test_sigkill_during_linear_syncs_never_moves_a_cursor_past_its_data(
-        sqlite_url: str, tmp_path: Path) -> None:
-    # Three teams of two pages each; the rounds kill listings, pages and teams in turn.
+def test_sigkill_during_linear_syncs_never_moves_a_cursor_past_its_data(tmp_path: Path) -> None:
+    """The same for Linear: three teams of two pages each, listings before them."""
     world = linear_world(32, teams=3, issues_per_team=300)
-    store = Warehouse(sqlite_url)
-    store.create_schema()
-    store.dispose()
     rng = random.Random(32)
     landed: list[str] = []
     with both_sandbox(small_world(32, repos=0), world, latency_ms=LATENCY_MS) as server:
-        env = {**linear_env(server), "DATABASE_URL": sqlite_url}
-        for round_ in itertools.count():
-            if len(landed) == 4:
-                break
-            assert round_ < 9, f"too few kills landed mid-sync: {landed}"
-            if round_ == 2:
+        env = {**linear_env(server), "GOFAP_CONCURRENCY": "2"}
+        url = _fresh(f"sqlite:///{tmp_path / 'probe.db'}", tmp_path, "probe")
+        before = server.stats.requests
+        assert fork_cli(["sync", "--service", "linear"], {**env, "DATABASE_URL": url},
+                        tmp_path / "probe.log").wait(60) == 0
+        full_listing = server.stats.requests - before
+        for round_, target in enumerate((2, full_listing // 2, full_listing - 2)):
+            url = _fresh(url, tmp_path, f"first{round_}")
+            log = tmp_path / f"first{round_}.log"
+            process = fork_cli(["sync", "--service", "linear"], {**env, "DATABASE_URL": url}, log)
+            start = server.stats.requests
+            if _kill_at(process, server, start, target, rng):
+                landed.append(f"first sync at request {server.stats.requests - start}")
+            assert duplicate_identities(url) == [], log.read_text()
+            assert linear_cursor_violations(url, world) == [], (landed, log.read_text())
+
+        url = _fresh(url, tmp_path, "carried")
+        env["DATABASE_URL"] = url
+        for round_ in range(3):
+            if round_ == 1:
                 world.mutate(0.1, seed=round_)
-            args = ["sync", "--service", "linear"] + (["--full"] if round_ == 3 else [])
-            log = tmp_path / f"linear{round_}.log"
+            args = ["sync", "--service", "linear"] + (["--full"] if round_ == 2 else [])
+            log = tmp_path / f"carried{round_}.log"
             start = server.stats.requests
             process = fork_cli(args, env, log)
-            target = start + rng.randint(1, 9)
-            while server.stats.requests < target and process.poll() is None:
-                time.sleep(0.002)
-            if process.poll() is None:
-                process.send_signal(signal.SIGKILL)
+            if _kill_at(process, server, start, rng.randint(1, full_listing - 1), rng):
                 landed.append(f"{' '.join(args[1:])} at request {server.stats.requests - start}")
-            process.wait(timeout=30)
-            assert duplicate_identities(sqlite_url) == [], log.read_text()
-            assert linear_cursor_violations(sqlite_url, world) == [], (landed, log.read_text())
+            assert duplicate_identities(url) == [], log.read_text()
+            assert linear_cursor_violations(url, world) == [], (landed, log.read_text())
+        assert len(landed) >= 4, landed
         log = tmp_path / "final.log"
         assert fork_cli(["sync", "--service", "linear", "--full"], env, log).wait(120) == 0, \
             log.read_text()
-    assert linear_differences(sqlite_url, world) == {}
-    assert duplicate_identities(sqlite_url) == []
+    assert linear_differences(url, world) == {}
+    assert duplicate_identities(url) == []
