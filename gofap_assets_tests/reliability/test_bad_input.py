@@ -288,7 +288,7 @@ def test_bad_records_are_quarantined_and_good_ones_land(database_url: str, name:
     kind = KINDS[name]
     store = Warehouse(database_url)
     store.create_schema()
-    examples = 100 if database_url.startswith("sqlite") else 50
+    examples = 80 if database_url.startswith("sqlite") else 40
     partitions = itertools.count(1)
 
     @settings(max_examples=examples, deadline=None, derandomize=True,
