@@ -5,8 +5,12 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import dagster as dg
 import pytest
 import sqlalchemy as sa
+
+from gofap_assets.config import Settings
+from gofap_assets.warehouse import Warehouse
 
 PG_ADMIN_URL = os.environ.get("GOFAP_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
 SHARED_DIR = Path(os.environ.get("GOFAP_SHARED_DIR",
@@ -73,3 +77,27 @@ def shared_dir() -> Path:
     if not SHARED_DIR.is_dir():
         pytest.skip(f"the shared/ folder with the API contracts is not at {SHARED_DIR}")
     return SHARED_DIR
+
+
+@pytest.fixture
+def instance() -> Iterator[dg.DagsterInstance]:
+    """A persistent test instance (schedule and sensor contexts need one)."""
+    with dg.instance_for_test() as instance:
+        yield instance
+
+
+@pytest.fixture
+def settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Settings:
+    """The importer pointed at mocked APIs and a SQLite warehouse in `tmp_path`."""
+    from gofap_assets_tests.orchestration import configure_env
+
+    return configure_env(monkeypatch, tmp_path)
+
+
+@pytest.fixture
+def store(settings: Settings) -> Iterator[Warehouse]:
+    from gofap_assets_tests.orchestration import warehouse_for
+
+    store = warehouse_for(settings)
+    yield store
+    store.dispose()

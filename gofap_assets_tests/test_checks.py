@@ -1,11 +1,8 @@
 """Asset checks run for real against a seeded warehouse: integrity blocks, health warns."""
 
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import dagster as dg
-import pytest
 import respx
 import sqlalchemy as sa
 
@@ -22,34 +19,14 @@ from gofap_assets.warehouse import Warehouse
 from gofap_assets.warehouse.schema import imported_data
 from gofap_assets_tests.orchestration import (
     NOW,
-    configure_env,
     definitions,
     mock_github,
     record,
     seed,
-    warehouse_for,
 )
 
 Evaluations = dict[tuple[str, str], dg.AssetCheckEvaluation]
 WARN, ERROR = dg.AssetCheckSeverity.WARN, dg.AssetCheckSeverity.ERROR
-
-
-@pytest.fixture
-def instance() -> Iterator[dg.DagsterInstance]:
-    with dg.instance_for_test() as instance:
-        yield instance
-
-
-@pytest.fixture
-def settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Settings:
-    return configure_env(monkeypatch, tmp_path)
-
-
-@pytest.fixture
-def store(settings: Settings) -> Iterator[Warehouse]:
-    store = warehouse_for(settings)
-    yield store
-    store.dispose()
 
 
 def run_checks(settings: Settings,

@@ -1,8 +1,6 @@
 """The sync schedules: decided from `sync_status` at each tick, partitions batched as ranges."""
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -15,32 +13,12 @@ from gofap_assets.sync_runner import RANGE_END, RANGE_START
 from gofap_assets.warehouse import Warehouse
 from gofap_assets.warehouse.resource import WarehouseResource
 from gofap_assets_tests.orchestration import (
-    configure_env,
     definitions,
     mock_github,
-    warehouse_for,
 )
 
 PARTITIONED = [dg.AssetKey(k) for k in ("github_issues", "github_pull_requests",
                                         "github_commits")]
-
-
-@pytest.fixture
-def instance() -> Iterator[dg.DagsterInstance]:
-    with dg.instance_for_test() as instance:
-        yield instance
-
-
-@pytest.fixture
-def settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Settings:
-    return configure_env(monkeypatch, tmp_path)
-
-
-@pytest.fixture
-def store(settings: Settings) -> Iterator[Warehouse]:
-    store = warehouse_for(settings)
-    yield store
-    store.dispose()
 
 
 def tick(schedule: dg.ScheduleDefinition, instance: dg.DagsterInstance, settings: Settings,

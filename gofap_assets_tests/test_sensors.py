@@ -1,11 +1,8 @@
 """Partition discovery (first syncs, requested once) and failure recording (counted once)."""
 
-from collections.abc import Iterator
-from pathlib import Path
 
 import dagster as dg
 import httpx
-import pytest
 import respx
 
 from gofap_assets.config import Settings
@@ -22,30 +19,10 @@ from gofap_assets_tests.orchestration import (
     GITHUB_API,
     ORG,
     TOKEN,
-    configure_env,
     definitions,
-    warehouse_for,
 )
 
 GITHUB_TYPES = ("issue", "pull_request", "commit")
-
-
-@pytest.fixture
-def instance() -> Iterator[dg.DagsterInstance]:
-    with dg.instance_for_test() as instance:
-        yield instance
-
-
-@pytest.fixture
-def settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Settings:
-    return configure_env(monkeypatch, tmp_path)
-
-
-@pytest.fixture
-def store(settings: Settings) -> Iterator[Warehouse]:
-    store = warehouse_for(settings)
-    yield store
-    store.dispose()
 
 
 def discover(sensor: dg.SensorDefinition, instance: dg.DagsterInstance, settings: Settings,
