@@ -6,7 +6,9 @@ cursor that covers them commit together, so a crash can re-read data but never s
 
 import json
 import re
+import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -490,9 +492,20 @@ def _configure_sqlite(engine: Engine, busy_timeout: float) -> None:
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+        # Switching a new file to WAL needs every other connection out of the way; several
+        # connecting at once can deadlock on it, which SQLite answers at once with "locked"
+        # instead of waiting. The switch is persistent, so retry until one of them made it.
+        deadline = time.monotonic() + busy_timeout
+        while True:
+            try:
+                cursor.execute("PRAGMA journal_mode=WAL")
+                break
+            except sqlite3.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
     @sa.event.listens_for(engine, "begin")
