@@ -23,6 +23,7 @@ from gofap_assets.http.errors import (
     RateLimitedError,
     RetriesExhaustedError,
 )
+from gofap_assets.lib import jsonbody
 from gofap_assets.logs import get_logger, redact, register_secret
 
 log = get_logger("http")
@@ -201,7 +202,7 @@ class ApiClient:
         if not response.content:
             return None
         try:
-            return response.json()
+            return jsonbody.loads(response.content)
         except ValueError as exc:  # JSONDecodeError, or bytes that are not UTF-8/16/32 at all
             raise _MalformedBody(exc) from None
 

@@ -2,11 +2,14 @@
 
 import hashlib
 import json
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+import orjson
 
 from gofap_assets.warehouse.schema import imported_data
 
@@ -15,6 +18,61 @@ COLUMN_LIMITS: dict[str, int] = {name: imported_data.c[name].type.length
 """Lengths of `imported_data`'s bounded columns (PostgreSQL enforces them)."""
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 """NUL (PostgreSQL text cannot hold it) and lone surrogates (not encodable as UTF-8)."""
+HASH_PREFIX = "2:"
+"""Marks a content hash of this format; rows written before it hold a bare 40-digit SHA-1 of
+the standard library's JSON (`Record.legacy_content_hash`)."""
+_ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+"""Datetimes and dataclasses go through `default=str`, as they did with the standard library."""
+_ESCAPED_NUL = re.compile(rb"(?<!\\)((?:\\\\)*)\\u0000")
+"""A JSON `\\u0000` escape, not the literal text `\\u0000` (an escaped backslash before it)."""
+
+
+def storable(text: str) -> bool:
+    """No NUL and no lone surrogate; checked in C so the common case costs no regex scan."""
+    if "\x00" in text:
+        return False
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def clean_text(value: str | None) -> str | None:
+    """Both backends store U+FFFD for what neither can hold, so they agree."""
+    return value if not value or storable(value) else UNSTORABLE.sub("\ufffd", value)
+
+
+def encode_json(value: Any) -> bytes:
+    """The JSON the warehouse stores for `value` (UTF-8), with U+FFFD for NUL and lone
+    surrogates. orjson for the common document; the standard library for what orjson refuses
+    (integers past 64 bits, lone surrogates, keys that are not strings), as before."""
+    try:
+        data = orjson.dumps(value, default=str, option=_ORJSON_OPTIONS)
+    except orjson.JSONEncodeError:
+        text = json.dumps(value, ensure_ascii=False, default=str)
+        data = (text if storable(text) else UNSTORABLE.sub("\ufffd", text)).encode("utf-8")
+    if b"\\u0000" in data:
+        data = _ESCAPED_NUL.sub(rb"\1\\ufffd", data)
+    return data
+
+
+_SCALARS = frozenset({str, int, bool, type(None)})
+
+
+def _finite(value: Any) -> bool:
+    """No NaN or Infinity anywhere in a JSON document (orjson would write them as null)."""
+    for item in value.values() if isinstance(value, dict) else value:
+        if type(item) in _SCALARS:
+            continue
+        if isinstance(item, float):
+            if not math.isfinite(item):
+                return False
+        elif isinstance(item, dict | list | tuple) and not _finite(item):
+            return False
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +92,8 @@ class Record:
     processed_data: dict[str, Any]
     archived: bool = False
     _digest: str = field(init=False, repr=False, compare=False, default="")
+    _raw_json: str = field(init=False, repr=False, compare=False, default="")
+    _processed_json: str = field(init=False, repr=False, compare=False, default="")
 
     def __post_init__(self) -> None:
         """Refuse what the warehouse cannot hold, so the mapping quarantines it (ValueError)
@@ -62,19 +122,48 @@ class Record:
             if isinstance(value, int) and not isinstance(value, bool) \
                     and not -(2**63) <= value < 2**63:
                 raise ValueError(f"{key} {value} does not fit a 64-bit integer")
+        if not (_finite(self.raw_data) and _finite(self.processed_data)):
+            raise ValueError("holds NaN or Infinity, which JSON cannot represent")
+        # Serialised once, here (in the worker that mapped it, not under the writer lock), and
+        # the hash is taken over exactly the bytes the warehouse stores.
+        raw = encode_json(self.raw_data)
+        processed = encode_json(self.processed_data)
+        header = orjson.dumps([self.parent_key, clean_text(self.title),
+                               clean_text(self.description), clean_text(self.state),
+                               self.archived])
+        digest = hashlib.blake2b(header, digest_size=19)
+        digest.update(b"\x1f")
+        digest.update(raw)
+        digest.update(b"\x1f")
+        digest.update(processed)
+        object.__setattr__(self, "_digest", HASH_PREFIX + digest.hexdigest())
+        object.__setattr__(self, "_raw_json", raw.decode("utf-8"))
+        object.__setattr__(self, "_processed_json", processed.decode("utf-8"))
+
+    def content_hash(self) -> str:
+        """Changes exactly when anything the warehouse stores about the entity changes."""
+        return self._digest
+
+    def legacy_content_hash(self) -> str | None:
+        """The hash rows written before `HASH_PREFIX` hold, to recognise them as unchanged."""
         document = [self.parent_key, self.title, self.description, self.state, self.archived,
                     self.raw_data, self.processed_data]
         try:
             encoded = json.dumps(document, sort_keys=True, default=str, ensure_ascii=False,
                                  allow_nan=False)
-        except ValueError:
-            raise ValueError("holds NaN or Infinity, which JSON cannot represent") from None
-        object.__setattr__(self, "_digest",
-                           hashlib.sha1(encoded.encode("utf-8", "surrogatepass")).hexdigest())
+        except (TypeError, ValueError):
+            return None
+        return hashlib.sha1(encoded.encode("utf-8", "surrogatepass")).hexdigest()
 
-    def content_hash(self) -> str:
-        """Changes exactly when anything the warehouse stores about the entity changes."""
-        return self._digest
+    @property
+    def raw_json(self) -> str:
+        """`raw_data` as the warehouse stores it."""
+        return self._raw_json
+
+    @property
+    def processed_json(self) -> str:
+        """`processed_data` as the warehouse stores it."""
+        return self._processed_json
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,8 +4,6 @@ Every write is one short transaction. A batch's rows, its quarantined records an
 cursor that covers them commit together, so a crash can re-read data but never skip it.
 """
 
-import json
-import re
 import sqlite3
 import threading
 import time
@@ -19,7 +17,14 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 
-from gofap_assets.warehouse.records import UNSTORABLE, Batch, Record, WriteCounts
+from gofap_assets.warehouse.records import (
+    HASH_PREFIX,
+    Batch,
+    Record,
+    WriteCounts,
+    clean_text,
+    encode_json,
+)
 from gofap_assets.warehouse.schema import (
     import_errors,
     imported_data,
@@ -56,35 +61,57 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-
-
-def _storable(text: str) -> bool:
-    """No NUL and no lone surrogate; checked in C so the common case costs no regex scan."""
-    if "\x00" in text:
-        return False
-    if text.isascii():
-        return True
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _clean_text(value: str | None) -> str | None:
-    """Both backends store U+FFFD for what neither can hold, so they agree."""
-    return value if not value or _storable(value) else UNSTORABLE.sub("\ufffd", value)
-
-
-_ESCAPED_NUL = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
-"""A JSON `\\u0000` escape, not the literal text `\\u0000` (an escaped backslash before it)."""
-
-
 def _dumps(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False, default=str)
-    if "\\u0000" in text:
-        text = _ESCAPED_NUL.sub(r"\1\\ufffd", text)
-    return text if _storable(text) else UNSTORABLE.sub("\ufffd", text)
+    """SQLAlchemy's serializer for JSON columns written through it (not the upsert path)."""
+    return encode_json(value).decode("utf-8")
+
+
+_UPSERT_COLUMNS = ("source", "data_type", "external_id", "parent_key", "title", "description",
+                   "state", "created_at", "updated_at", "external_created_at",
+                   "external_updated_at", "raw_data", "processed_data", "content_hash",
+                   "archived")
+_UPDATE_COLUMNS = ("parent_key", "title", "description", "state", "external_created_at",
+                   "external_updated_at", "raw_data", "processed_data", "content_hash",
+                   "archived", "updated_at")
+_JSON_COLUMNS = frozenset({"raw_data", "processed_data"})
+
+
+def _upsert_sql(dialect: str) -> str:
+    """The one upsert of `imported_data`, as driver SQL: rows arrive already encoded.
+
+    Never replace a row with an older version of it: a slower, overlapping reader (another
+    process, re-reading the boundary) may commit after a newer one.
+    """
+    # psycopg2's execute_values expands the one %s into rows of `_PG_TEMPLATE`
+    values = f"({', '.join('?' * len(_UPSERT_COLUMNS))}, NULL)" if dialect == "sqlite" else "%s"
+    t = "imported_data"
+    changed = (f"({t}.content_hash <> excluded.content_hash OR {t}.deleted_at IS NOT NULL) "
+               f"AND ({t}.external_updated_at IS NULL OR excluded.external_updated_at IS NULL "
+               f"OR excluded.external_updated_at >= {t}.external_updated_at)")
+    return (f"INSERT INTO {t} ({', '.join(_UPSERT_COLUMNS)}, deleted_at) VALUES {values} "
+            "ON CONFLICT (source, data_type, external_id) DO UPDATE SET "
+            + ", ".join(f"{c} = excluded.{c}" for c in _UPDATE_COLUMNS)
+            + f", deleted_at = NULL WHERE {changed}")
+
+
+_UPSERT_SQL = {"sqlite": _upsert_sql("sqlite"), "postgresql": _upsert_sql("postgresql")}
+_REHASH_SQL = {
+    dialect: f"UPDATE imported_data SET content_hash = {mark} WHERE source = {mark} AND "
+             f"data_type = {mark} AND external_id = {mark}"
+    for dialect, mark in (("sqlite", "?"), ("postgresql", "%s"))}
+"""Replace an older release's hash of an unchanged row, leaving `updated_at` alone."""
+_PG_TEMPLATE = "(" + ", ".join("%s::jsonb" if c in _JSON_COLUMNS else "%s"
+                               for c in _UPSERT_COLUMNS) + ", NULL)"
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment.astimezone(UTC)
+
+
+def sqlite_timestamp(moment: datetime) -> str:
+    """The text SQLAlchemy's SQLite DateTime stores (and SQLite compares): naive UTC,
+    `YYYY-MM-DD HH:MM:SS.ffffff`, always with the microseconds."""
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def utcnow() -> datetime:
@@ -138,16 +165,23 @@ class Warehouse:
     # -- the upsert path ---------------------------------------------------------------------
 
     def write(self, batch: Batch) -> WriteCounts:
-        """Upsert a batch's records, quarantine its bad ones and move its cursor, atomically."""
+        """Upsert a batch's records, quarantine its bad ones and move its cursor, atomically.
+
+        The rows are built and encoded before the write lock is taken; inside it, one lookup
+        of the rows already held and one `executemany` of the new and changed ones.
+        """
         now = utcnow()
+        latest = {r.external_id: r for r in batch.records}  # a page may repeat an item
+        rows = {external_id: self._row(record, now) for external_id, record in latest.items()}
         with self._writing() as conn:
-            counts = self._upsert(conn, batch.source, batch.data_type, batch.records, now)
+            counts = self._upsert(conn, batch.source, batch.data_type, latest, rows)
+            counts.unchanged += len(batch.records) - len(latest)
             if batch.quarantined:
                 conn.execute(import_errors.insert(), [
                     {"source": q.source, "data_type": q.data_type,
-                     "partition_key": _clean_text(q.partition_key),
-                     "external_id": _clean_text(q.external_id),
-                     "reason": _clean_text(q.reason), "raw_text": _clean_text(q.raw_text),
+                     "partition_key": clean_text(q.partition_key),
+                     "external_id": clean_text(q.external_id),
+                     "reason": clean_text(q.reason), "raw_text": clean_text(q.raw_text),
                      "seen_at": now}
                     for q in batch.quarantined])
                 counts.quarantined = len(batch.quarantined)
@@ -164,59 +198,67 @@ class Warehouse:
         return counts
 
     def _upsert(self, conn: Connection, source: str, data_type: str,
-                records: Sequence[Record], now: datetime) -> WriteCounts:
+                latest: dict[str, Record], rows: dict[str, tuple[Any, ...]]) -> WriteCounts:
         counts = WriteCounts()
-        if not records:
+        if not latest:
             return counts
-        latest = {r.external_id: r for r in records}  # a page may repeat an item; keep the last
         existing = self._existing(conn, source, data_type, list(latest))
-        rows = []
+        changed: list[tuple[Any, ...]] = []
+        rehashed: list[tuple[str, str, str, str]] = []
         for external_id, record in latest.items():
             digest = record.content_hash()
             known = existing.get(external_id)
             if known is None:
                 counts.inserted += 1
-            elif known[:2] == (digest, False) or _older(record.external_updated_at, known[2]):
-                counts.unchanged += 1  # the same, or a version older than the one we hold
+            elif _older(record.external_updated_at, known[2]):
+                counts.unchanged += 1  # a version older than the one we hold
+                continue
+            elif not known[1] and (known[0] == digest or (
+                    not known[0].startswith(HASH_PREFIX)
+                    and known[0] == record.legacy_content_hash())):
+                counts.unchanged += 1
+                if known[0] != digest:  # written by an older release: same row, new hash
+                    rehashed.append((digest, source, data_type, external_id))
                 continue
             else:
                 counts.updated += 1
-            rows.append(self._row(record, digest, now))
-        counts.unchanged += len(records) - len(latest)
-        if rows:
-            stmt = self._insert(imported_data)
-            t = imported_data.c
-            # Never replace a row with an older version of it: a slower, overlapping reader
-            # (another process, re-reading the boundary) may commit after a newer one.
-            changed = sa.and_(
-                sa.or_(t.content_hash != stmt.excluded.content_hash, t.deleted_at.is_not(None)),
-                sa.or_(t.external_updated_at.is_(None),
-                       stmt.excluded.external_updated_at.is_(None),
-                       stmt.excluded.external_updated_at >= t.external_updated_at))
-            update_cols = ("parent_key", "title", "description", "state", "external_created_at",
-                           "external_updated_at", "raw_data", "processed_data", "content_hash",
-                           "archived", "updated_at")
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["source", "data_type", "external_id"],
-                set_={**{c: stmt.excluded[c] for c in update_cols}, "deleted_at": None},
-                where=changed,
-            )
-            conn.execute(stmt, rows)
+            changed.append(rows[external_id])
+        if changed:
+            self._executemany(conn, changed)
+        if rehashed:
+            conn.exec_driver_sql(_REHASH_SQL[self.dialect], rehashed)
         return counts
 
-    @staticmethod
-    def _row(record: Record, digest: str, now: datetime) -> dict[str, Any]:
-        return {
-            "source": record.source, "data_type": record.data_type,
-            "external_id": record.external_id, "parent_key": record.parent_key,
-            "title": _clean_text(record.title), "description": _clean_text(record.description),
-            "state": _clean_text(record.state),
-            "external_created_at": record.external_created_at,
-            "external_updated_at": record.external_updated_at,
-            "raw_data": record.raw_data, "processed_data": record.processed_data,
-            "content_hash": digest, "archived": record.archived,
-            "created_at": now, "updated_at": now, "deleted_at": None,
-        }
+    def _executemany(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+        """One statement for the page, straight to the driver: no per-row type processing."""
+        if self.dialect == "postgresql":
+            import psycopg2  # here: SQLite runs never load it
+            from psycopg2.extras import execute_values
+
+            cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            try:
+                execute_values(cursor, _UPSERT_SQL["postgresql"], rows,
+                               template=_PG_TEMPLATE, page_size=len(rows))
+            except psycopg2.Error as exc:  # as SQLAlchemy would raise it (IntegrityError, ...)
+                raise sa.exc.DBAPIError.instance(_UPSERT_SQL["postgresql"], None, exc,
+                                                 psycopg2.Error) from exc
+            finally:
+                cursor.close()
+        else:
+            conn.exec_driver_sql(_UPSERT_SQL["sqlite"], rows)
+
+    def _row(self, record: Record, now: datetime) -> tuple[Any, ...]:
+        """A record as the driver takes it, in `_UPSERT_COLUMNS` order."""
+        stamp = sqlite_timestamp if self.dialect == "sqlite" else _aware
+        created, updated = record.external_created_at, record.external_updated_at
+        moment = stamp(now)
+        return (record.source, record.data_type, record.external_id, record.parent_key,
+                clean_text(record.title), clean_text(record.description),
+                clean_text(record.state), moment, moment,
+                None if created is None else stamp(created),
+                None if updated is None else stamp(updated),
+                record.raw_json, record.processed_json, record.content_hash(),
+                bool(record.archived))
 
     def _existing(self, conn: Connection, source: str, data_type: str, external_ids: list[str],
                   ) -> dict[str, tuple[str, bool, datetime | None]]:
@@ -407,7 +449,7 @@ class Warehouse:
                           partition_key: str, values: dict[str, Any], add_items: int = 0) -> None:
         # No valid key is this long; an invalid one is still recorded (with its error), cut to
         # the column rather than failing the whole run on PostgreSQL.
-        partition_key = _clean_text(partition_key[:_PARTITION_KEY_LIMIT]) or ""
+        partition_key = clean_text(partition_key[:_PARTITION_KEY_LIMIT]) or ""
         stmt = self._insert(sync_partitions).values(
             source=source, data_type=data_type, partition_key=partition_key,
             items_synced=add_items, **values)

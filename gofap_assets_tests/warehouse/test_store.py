@@ -1,12 +1,17 @@
 """The one upsert path, cursors, reconciliation and views, on SQLite and PostgreSQL."""
 
+import json
+import math
+import re
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.dialects import sqlite
 
 from gofap_assets.warehouse import Batch, CursorUpdate, Quarantined, Record, Warehouse
+from gofap_assets.warehouse.schema import imported_data
 
 
 def record(external_id: str, title: str = "T", *, parent: str = "acme/api",
@@ -147,3 +152,71 @@ def test_children_of_a_vanished_repository_are_marked_deleted(warehouse: Warehou
                                             parent_prefix="acme/")
     assert marked == 1
     assert warehouse.live_ids("github", "issue", None) == {"1", "3"}
+
+
+def test_sqlite_keeps_the_timestamp_text_sqlalchemy_wrote(sqlite_url: str) -> None:
+    """SQLite compares timestamps as text: the driver-level upsert must store exactly the text
+    SQLAlchemy's DateTime stored before it, or old and new rows would sort apart."""
+    store = Warehouse(sqlite_url)
+    store.create_schema()
+    moments = [datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC),
+               datetime(2025, 1, 2, 3, 4, 5, 678, tzinfo=timezone(timedelta(hours=2))),
+               datetime(1, 1, 1, 0, 0, 0, 1, tzinfo=UTC),
+               datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)]
+    batch = [replace(record(str(n)), external_created_at=m, external_updated_at=m)
+             for n, m in enumerate(moments, start=1)]
+    store.write(Batch("github", "issue", "acme/api", batch))
+    process = sqlite.DATETIME().bind_processor(sqlite.dialect())
+    stored = rows(store, "SELECT external_created_at, external_updated_at, created_at, "
+                         "updated_at, typeof(external_updated_at) FROM imported_data "
+                         "ORDER BY id")
+    for moment, (created, updated, written, touched, kind) in zip(moments, stored, strict=True):
+        expected = process(moment.astimezone(UTC).replace(tzinfo=None))
+        assert (created, updated, kind) == (expected, expected, "text")
+        assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}", written) and \
+            written == touched
+    assert [r.external_updated_at for r in batch] == [
+        row["external_updated_at"] for row in sorted(
+            store.browse(limit=10), key=lambda row: int(row["external_id"]))]
+    store.dispose()
+
+
+def test_a_row_hashed_by_an_older_release_is_recognised_as_unchanged(
+        warehouse: Warehouse) -> None:
+    """Rows written before the current hash format keep their `updated_at` on the first sync
+    after an upgrade; only their hash is rewritten."""
+    item = record("1")
+    old_stamp = datetime(2024, 6, 1, tzinfo=UTC)
+    with warehouse.engine.begin() as conn:
+        conn.execute(imported_data.insert().values(
+            source="github", data_type="issue", external_id="1", parent_key="acme/api",
+            title="T", description="body", state="open",
+            external_created_at=item.external_created_at,
+            external_updated_at=item.external_updated_at, raw_data=item.raw_data,
+            processed_data=item.processed_data, content_hash=item.legacy_content_hash(),
+            archived=False, created_at=old_stamp, updated_at=old_stamp))
+    counts = warehouse.write(Batch("github", "issue", "acme/api", [item, record("2")]))
+    assert (counts.inserted, counts.updated, counts.unchanged) == (1, 0, 1)
+    assert warehouse.browse(limit=5)  # the row still reads
+    with warehouse.engine.connect() as conn:
+        stamp, digest = conn.execute(sa.select(imported_data.c.updated_at,
+                                               imported_data.c.content_hash)
+                                     .where(imported_data.c.external_id == "1")).one()
+    assert stamp == old_stamp and digest == item.content_hash()
+    changed = warehouse.write(Batch("github", "issue", "acme/api", [record("1", "new")]))
+    assert changed.updated == 1
+
+
+def test_nan_and_oversized_integers_quarantine_one_record_not_the_page(
+        warehouse: Warehouse) -> None:
+    with pytest.raises(ValueError, match="NaN"):
+        replace(record("1"), raw_data={"id": 1, "nested": [{"score": math.nan}]})
+    with pytest.raises(ValueError, match="NaN"):
+        replace(record("1"), raw_data={"id": 1, "score": -math.inf})
+    with pytest.raises(ValueError, match="64-bit"):
+        replace(record("1"), processed_data={"id": 2**63})
+    big = replace(record("3"), raw_data={"id": 3, "huge": 2**80, "text": "a\x00b\ud800"})
+    warehouse.write(Batch("github", "issue", "acme/api", [big, record("4")]))
+    (raw,) = rows(warehouse, "SELECT raw_data FROM imported_data WHERE external_id = '3'")[0]
+    stored = raw if isinstance(raw, dict) else json.loads(raw)  # PostgreSQL's JSONB is parsed
+    assert stored == {"id": 3, "huge": 2**80, "text": "a\ufffdb\ufffd"}
