@@ -12,13 +12,13 @@ from pathlib import Path
 from bench import report
 from bench.contenders import dlt_available
 from bench.targets import evaluate
-from bench.workloads import CONTENDERS, WORKLOADS, Context, Options
+from bench.workloads import CONTENDERS, QUICK_EXCLUDED, WORKLOADS, Context, Options
 from bench.worlds import GitHubSize, LinearSize, Worlds
 
 RESULTS = Path(__file__).resolve().parent / "results"
 EPILOG = """\
 examples:
-  python -m bench --quick                       smoke run of every workload (well under a minute)
+  python -m bench --quick                       smoke run of every workload but github-10x
   python -m bench                               every workload at the default sizes
   python -m bench --workload github-full --runs 5 --json out.json
   python -m bench --workload github-latency --latency-ms 100 --repos 5
@@ -99,7 +99,7 @@ def selected(args: argparse.Namespace) -> list[str]:
     if unknown:
         raise SystemExit(f"unknown workload(s) {unknown}; see --list")
     if args.all or not names:
-        names = list(WORKLOADS)
+        names = [n for n in WORKLOADS if not (args.quick and n in QUICK_EXCLUDED)]
     return sorted(set(names), key=lambda n: WORKLOADS[n].order)
 
 

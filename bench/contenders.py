@@ -223,9 +223,11 @@ def _reported_rows(process: ProcessRun, _started: datetime) -> tuple[int, int | 
         k: v for k, v in result.items() if k not in ("rows_written", "seconds")}
 
 
-def floor(run: Run, database: Database) -> Measurement:
+def floor(run: Run, database: Database, etags: Path | None = None) -> Measurement:
+    """The floor; with `etags`, conditional on each listing's last ETag (its no-change sync)."""
     assert database.path is not None, "the floor writes SQLite"
-    argv = [PYTHON, str(HERE / "floor.py"), run.service, "--db", str(database.path)]
+    argv = [PYTHON, str(HERE / "floor.py"), run.service, "--db", str(database.path),
+            *(["--etags", str(etags)] if etags else [])]
     return _measure(run, argv, environment(run.sandbox, None, 1), _reported_rows)
 
 

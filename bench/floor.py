@@ -10,6 +10,7 @@ own process and measures its memory alone.
     python bench/floor.py github --db floor.db      # environment as for gofap-import
     python bench/floor.py linear --db floor.db
     python bench/floor.py github --drain            # fetch only: the sandbox's own ceiling
+    python bench/floor.py github --db floor.db --etags etags.json   # again: only what changed
 
 The last line of output is ``BENCH_RESULT {json}`` with what it did.
 """
@@ -23,6 +24,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -53,8 +55,9 @@ Row = tuple[Any, ...]
 class Sink:
     """Counts pages and rows; writes them unless draining."""
 
-    def __init__(self, db: str | None) -> None:
-        self.requests = self.rows = self.items = 0
+    def __init__(self, db: str | None, etags: dict[str, str] | None = None) -> None:
+        self.requests = self.rows = self.items = self.not_modified = 0
+        self.etags = etags
         self.conn = None
         if db:
             self.conn = sqlite3.connect(db, isolation_level=None)
@@ -88,16 +91,29 @@ def _row(source: str, data_type: str, external_id: str, parent: str | None,
 
 
 def github_pages(client: httpx.Client, path: str, params: dict[str, str],
-                 sink: Sink, *, parse: bool = True) -> Iterator[Any]:
-    """Each page's JSON (None when not parsing), following `next` links until there is none."""
+                 sink: Sink, *, parse: bool = True, conditional: bool = True) -> Iterator[Any]:
+    """Each page's JSON (None when not parsing), following `next` links until there is none.
+
+    With `sink.etags`, a listing whose first page answers 304 to its last ETag is skipped whole:
+    the least a no-change sync can do.
+    """
     url: str | None = path
     query: dict[str, str] | None = params
+    etags = sink.etags if conditional else None
+    headers = {"If-None-Match": etags[path]} if etags is not None and path in etags else {}
     while url:
-        response = client.get(url, params=query)
+        response = client.get(url, params=query, headers=headers)
         sink.requests += 1
+        if response.status_code == 304:
+            sink.not_modified += 1
+            return
         if response.status_code in (403, 404, 409, 410, 451):
             return  # empty, disabled or blocked: nothing to list
         response.raise_for_status()
+        if headers or (etags is not None and path not in etags):
+            if response.headers.get("etag"):
+                etags[path] = response.headers["etag"]  # type: ignore[index]
+            headers = {}
         yield response.json() if parse else None
         url, query = response.links.get("next", {}).get("url"), None
 
@@ -141,7 +157,8 @@ def sync_github(sink: Sink, *, parse: bool, threads: int) -> None:
     with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
         names = []
         for page in github_pages(client, f"orgs/{org}/repos",
-                                 {"type": "all", "per_page": "100"}, sink):
+                                 {"type": "all", "per_page": "100"}, sink,
+                                 conditional=False):  # the names are needed every time
             sink.items += len(page)
             names += [r["full_name"] for r in page]
             sink.write([_row("github", "repository", str(r["id"]), org, r["full_name"],
@@ -221,17 +238,24 @@ def main(argv: list[str] | None = None) -> int:
                         help="fetch every page without parsing or writing (GitHub)")
     parser.add_argument("--threads", type=int, default=1, help="concurrent repositories "
                         "when draining")
+    parser.add_argument("--etags", help="JSON file of each GitHub listing's last ETag: sent "
+                        "as If-None-Match, updated afterwards (a no-change sync)")
     args = parser.parse_args(argv)
     if not args.drain and not args.db:
         parser.error("--db is required unless --drain")
     started = time.perf_counter()
-    sink = Sink(None if args.drain else args.db)
+    etags = None
+    if args.etags:
+        etags = json.loads(Path(args.etags).read_text()) if Path(args.etags).exists() else {}
+    sink = Sink(None if args.drain else args.db, etags)
     if args.service == "github":
         sync_github(sink, parse=not args.drain, threads=args.threads if args.drain else 1)
     else:
         sync_linear(sink)
+    if args.etags:
+        Path(args.etags).write_text(json.dumps(etags))
     result = {"seconds": round(time.perf_counter() - started, 3), "requests": sink.requests,
-              "items": sink.items, "rows_written": sink.rows}
+              "items": sink.items, "rows_written": sink.rows, "not_modified": sink.not_modified}
     print("BENCH_RESULT " + json.dumps(result), flush=True)
     return 0
 

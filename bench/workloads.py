@@ -27,6 +27,7 @@ from gofap_assets.github.sync import CURSOR_OVERLAP as GITHUB_OVERLAP
 CONTENDERS = ("importer", "floor", "dlt")
 DEFAULT_GITHUB = GitHubSize(repos=20, issues_per_repo=2_000, commits_per_repo=2_000)
 DEFAULT_LINEAR = LinearSize(teams=10, issues_per_team=5_000)
+TENFOLD_GITHUB_DEFAULT = GitHubSize(repos=200, issues_per_repo=2_000, commits_per_repo=2_000)
 
 
 @dataclass
@@ -43,6 +44,8 @@ class Options:
     settle: bool = True
     """Let GitHub changes age past the importer's cursor overlap before syncing them (a sync
     normally runs long after the changes it picks up; within the overlap they are read twice)."""
+    tenfold: GitHubSize = TENFOLD_GITHUB_DEFAULT
+    """The github-10x workload's larger world."""
     latency_ms: float = 50.0
     partitions: int = 100
     partition_items: int = 40
@@ -299,6 +302,7 @@ def _incremental(ctx: Context, service: str, name: str) -> None:
         "steady": ctx.cell(name, "importer", "steady state (2nd no-change)", phase="steady",
                            items=items),
     }
+    floor = _floor_no_change(ctx, sandbox, name) if service == "github" else None
     base = ctx.synced.get((service, size))
     directory = ctx.directory(name, "warehouse")
     if base is not None:
@@ -330,8 +334,32 @@ def _incremental(ctx: Context, service: str, name: str) -> None:
                 if measurement is not None and phase == "changed":
                     measurement.extra["mutation"] = changed
                     measurement.extra["changed_items"] = changed_items(service, changed)
+            if floor is not None:
+                floor(index)
     finally:
         database.dispose()
+
+
+def _floor_no_change(ctx: Context, sandbox: Any, name: str) -> Callable[[int], None] | None:
+    """The floor's no-change sync (each listing conditional on its last ETag), measured after
+    an unmeasured run that takes in what the world's last change did."""
+    if not ctx.wanted("floor"):
+        return None
+    cell = ctx.cell(name, "floor", "floor no change", phase="unchanged")
+    directory = ctx.directory(name, "floor")
+    database, etags = c.sqlite_database(directory), directory / "etags.json"
+
+    def run(index: int) -> None:
+        catch_up = _run(ctx, sandbox, "github", 0, name, "floor")
+        try:
+            c.floor(catch_up, database, etags)
+        except Exception as exc:
+            cell.errors.append(f"{type(exc).__name__}: {exc}")
+            return
+        ctx.measure(cell, lambda: c.floor(_run(ctx, sandbox, "github", 0, name, "floor"),
+                                          database, etags), f" run {index + 1}")
+
+    return run
 
 
 ITEM_TYPES = {"github": ("issue", "pull_request", "commit"), "linear": ("issue",)}
@@ -363,4 +391,62 @@ def linear_incremental(ctx: Context) -> None:
     _incremental(ctx, "linear", "linear-incremental")
 
 
+@workload("fixed-cost", "what every `gofap-import sync` pays whatever the data: a no-change "
+          "sync of one repository (imports, instance, runs, checks)")
+def fixed_cost(ctx: Context) -> None:
+    name, size = "fixed-cost", GitHubSize(1, 1, 1)
+    sandbox = ctx.worlds.get(github=size)
+    cell = ctx.cell(name, "importer", "no-change sync of 1 repository", phase="unchanged")
+    floor = ctx.cell(name, "floor", "floor no change (1 repository)", phase="unchanged")
+    directory = ctx.directory(name, "warehouse")
+    database, floor_db = c.sqlite_database(directory), c.sqlite_database(directory, "floor.db")
+    etags = directory / "etags.json"
+    try:
+        c.importer(_run(ctx, sandbox, "github", 0, name, "setup"), database, full=True)
+        c.floor(_run(ctx, sandbox, "github", 0, name, "setup"), floor_db, etags)
+        for index in range(ctx.options.runs):
+            ctx.measure(cell, lambda: c.importer(_run(ctx, sandbox, "github", 0, name, "sync"),
+                                                 database, full=False), f" run {index + 1}")
+            if ctx.wanted("floor"):
+                ctx.measure(floor, lambda: c.floor(_run(ctx, sandbox, "github", 0, name,
+                                                        "floor"), floor_db, etags),
+                            f" run {index + 1}")
+    finally:
+        database.dispose()
+        floor_db.dispose()
+
+
+@workload("github-10x", "growth: the GitHub full sync and a no-change sync at 10x github-full "
+          "(200 repos, ~800,000 items) against the same at 1x")
+def github_tenfold(ctx: Context) -> None:
+    """Full and no-change syncs at both sizes, each in its own warehouse and in this workload,
+    so the growth ratios compare runs made minutes apart (the 10x size runs once)."""
+    name = "github-10x"
+    for scale, size in (("1x", ctx.options.github), ("10x", ctx.options.tenfold)):
+        sandbox = ctx.worlds.get(github=size)
+        items = github_items(sandbox.github)
+        ctx.log(f"[{name}] {scale}: {items:,} items")
+        full = ctx.cell(name, "importer", f"full sync ({scale})", scale=scale, phase="full",
+                        items=items)
+        unchanged = ctx.cell(name, "importer", f"no change ({scale})", scale=scale,
+                             phase="unchanged", items=items)
+        directory = ctx.directory(name, scale)
+        database = c.sqlite_database(directory)
+        try:
+            for index in range(ctx.options.runs if scale == "1x" else 1):
+                database.dispose()
+                first = _run(ctx, sandbox, "github", items, name, scale)
+                ctx.measure(full, lambda r=first, d=database: c.importer(r, d, full=True),
+                            f" run {index + 1}")
+                if not full.runs:
+                    break
+                again = _run(ctx, sandbox, "github", 0, name, scale)
+                ctx.measure(unchanged, lambda r=again, d=database: c.importer(r, d, full=False),
+                            f" run {index + 1}")
+        finally:
+            database.dispose()
+
+
+QUICK_EXCLUDED = ("github-10x",)
+"""Too long for a smoke test at any size that says something."""
 DEFAULT_WORKLOADS = tuple(WORKLOADS)
