@@ -81,34 +81,46 @@ RULES = (
 
 def duplicate_keys(warehouse: Warehouse, source: str, data_type: str,
                    table: sa.Table = imported_data) -> tuple[int, list[str]]:
-    """How many (source, data_type, external_id) keys appear more than once, and a sample."""
+    """How many (source, data_type, external_id) keys appear more than once, and a sample.
+
+    One pass in key order: on `imported_data` it reads the unique index alone, not the rows.
+    """
     t = table.c
     duplicated = (sa.select(t.external_id).where(t.source == source, t.data_type == data_type)
-                  .group_by(t.external_id).having(sa.func.count() > 1))
+                  .group_by(t.external_id).having(sa.func.count() > 1)
+                  .order_by(t.external_id))
     with warehouse.engine.connect() as conn:
-        count = conn.execute(sa.select(sa.func.count()).select_from(
-            duplicated.subquery())).scalar_one()
-        sample = conn.execute(duplicated.order_by(t.external_id).limit(SAMPLE)).scalars().all()
-    return int(count), list(sample)
+        keys = conn.execute(duplicated).scalars().all()
+    return len(keys), list(keys[:SAMPLE])
 
 
 def orphans(warehouse: Warehouse, source: str, data_type: str,
             parent: Parent) -> dict[str | None, int]:
     """Live rows whose parent is not a live row, counted by the parent key they name.
 
-    Two grouped reads and a set difference: a correlated NOT EXISTS on the unindexed parent
-    key would scan the parents once per child on SQLite.
+    Runs after every sync, so it is index-backed: the distinct parent keys come from a loose
+    scan of `ix_imported_data_parent_live` (one seek per repository or team), and only the
+    keys without a live parent have their live rows counted.
     """
     t = imported_data.c
-    children = (sa.select(t.parent_key, sa.func.count())
-                .where(t.source == source, t.data_type == data_type, t.deleted_at.is_(None))
-                .group_by(t.parent_key))
     parents = sa.select(parent.key).where(t.source == source, t.data_type == parent.data_type,
                                           t.deleted_at.is_(None))
+    live = sa.and_(t.source == source, t.data_type == data_type, t.deleted_at.is_(None))
+    keys = warehouse.parent_keys(source, data_type)
     with warehouse.engine.connect() as conn:
-        counts: dict[str | None, int] = {key: int(n) for key, n in conn.execute(children)}
         known = set(conn.execute(parents).scalars())
-    return {key: n for key, n in counts.items() if key is None or key not in known}
+        missing = [key for key in keys if key not in known]
+        counts: dict[str | None, int] = {}
+        for start in range(0, len(missing), 500):
+            counts.update(conn.execute(
+                sa.select(t.parent_key, sa.func.count())
+                .where(live, t.parent_key.in_(missing[start:start + 500]))
+                .group_by(t.parent_key)).tuples().all())
+        unparented = conn.execute(sa.select(sa.func.count()).where(
+            live, t.parent_key.is_(None))).scalar_one()
+    if unparented:
+        counts[None] = int(unparented)
+    return {key: int(n) for key, n in counts.items()}
 
 
 def latest_attempt(warehouse: Warehouse, service: str) -> tuple[bool, str | None,

@@ -58,9 +58,14 @@ imported_data = sa.Table(
     sa.Column("archived", sa.Boolean, nullable=False, default=False),
     sa.Column("deleted_at", UtcDateTime, comment="set when a full sync no longer finds the item"),
     sa.UniqueConstraint("source", "data_type", "external_id", name="uq_imported_data_identity"),
-    sa.Index("ix_imported_data_parent", "source", "data_type", "parent_key"),
-    sa.Index("ix_imported_data_external_updated", "source", "data_type", "external_updated_at"),
+    # With deleted_at, "live rows under a parent" and the distinct parents are read from the
+    # index alone: the per-sync checks and orphan marking never touch the table's rows.
+    sa.Index("ix_imported_data_parent_live", "source", "data_type", "parent_key", "deleted_at"),
+    # With id, the newest-first preview is an index walk, not a sort, on PostgreSQL too.
+    sa.Index("ix_imported_data_recent", "source", "data_type", "external_updated_at", "id"),
 )
+SUPERSEDED_INDEXES = ("ix_imported_data_parent", "ix_imported_data_external_updated")
+"""Indexes of older releases that a wider one above now covers; `create_schema` drops them."""
 
 sync_status = sa.Table(
     "sync_status",

@@ -7,7 +7,7 @@ cursor that covers them commit together, so a crash can re-read data but never s
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,6 +26,7 @@ from gofap_assets.warehouse.records import (
     encode_json,
 )
 from gofap_assets.warehouse.schema import (
+    SUPERSEDED_INDEXES,
     import_errors,
     imported_data,
     metadata,
@@ -152,6 +153,12 @@ class Warehouse:
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"),
                              {"key": _SCHEMA_LOCK_KEY})
             metadata.create_all(conn)
+            # create_all skips tables that exist: a warehouse of an older release gets the
+            # indexes added since here, and loses the ones they replace.
+            for index in imported_data.indexes:
+                index.create(conn, checkfirst=True)
+            for name in SUPERSEDED_INDEXES:
+                conn.exec_driver_sql(f"DROP INDEX IF EXISTS {name}")
             create_views(conn)
             for service in SERVICES:
                 conn.execute(self._insert(sync_status).values(service=service, enabled=True)
@@ -172,7 +179,10 @@ class Warehouse:
         """
         now = utcnow()
         latest = {r.external_id: r for r in batch.records}  # a page may repeat an item
-        rows = {external_id: self._row(record, now) for external_id, record in latest.items()}
+        stamp = sqlite_timestamp if self.dialect == "sqlite" else _aware
+        written = stamp(now)
+        rows = {external_id: self._row(record, stamp, written)
+                for external_id, record in latest.items()}
         with self._writing() as conn:
             counts = self._upsert(conn, batch.source, batch.data_type, latest, rows)
             counts.unchanged += len(batch.records) - len(latest)
@@ -247,14 +257,13 @@ class Warehouse:
         else:
             conn.exec_driver_sql(_UPSERT_SQL["sqlite"], rows)
 
-    def _row(self, record: Record, now: datetime) -> tuple[Any, ...]:
+    @staticmethod
+    def _row(record: Record, stamp: Callable[[datetime], Any], written: Any) -> tuple[Any, ...]:
         """A record as the driver takes it, in `_UPSERT_COLUMNS` order."""
-        stamp = sqlite_timestamp if self.dialect == "sqlite" else _aware
         created, updated = record.external_created_at, record.external_updated_at
-        moment = stamp(now)
         return (record.source, record.data_type, record.external_id, record.parent_key,
                 clean_text(record.title), clean_text(record.description),
-                clean_text(record.state), moment, moment,
+                clean_text(record.state), written, written,
                 None if created is None else stamp(created),
                 None if updated is None else stamp(updated),
                 record.raw_json, record.processed_json, record.content_hash(),
@@ -317,20 +326,49 @@ class Warehouse:
 
         Children are matched to parents by `parent_key` = the parent row's `title` (a
         repository's full name); only parents under `parent_prefix` (an org) are considered.
+        Runs on every sync, so it reads the distinct parent keys from the index and touches
+        only the rows of parents that are gone.
         """
-        parent = imported_data.alias("parent")
-        live_parents = sa.select(parent.c.title).where(
-            parent.c.source == source, parent.c.data_type == parent_type,
-            parent.c.deleted_at.is_(None))
-        now = utcnow()
         t = imported_data.c
-        stmt = (imported_data.update()
-                .where(t.source == source, t.data_type.in_(child_types), t.deleted_at.is_(None),
-                       t.parent_key.startswith(parent_prefix, autoescape=True),
-                       t.parent_key.not_in(live_parents))
-                .values(deleted_at=now, updated_at=now))
+        live_parents = sa.select(t.title).where(t.source == source,
+                                                t.data_type == parent_type,
+                                                t.deleted_at.is_(None))
+        now = utcnow()
+        marked = 0
         with self._writing() as conn:
-            return conn.execute(stmt).rowcount
+            known = set(conn.execute(live_parents).scalars())
+            for child_type in child_types:
+                gone = [key for key in self._parent_keys(conn, source, child_type)
+                        if key.startswith(parent_prefix) and key not in known]
+                for start in range(0, len(gone), _LOOKUP_CHUNK):
+                    stmt = (imported_data.update()
+                            .where(t.source == source, t.data_type == child_type,
+                                   t.parent_key.in_(gone[start:start + _LOOKUP_CHUNK]),
+                                   t.deleted_at.is_(None))
+                            .values(deleted_at=now, updated_at=now))
+                    marked += conn.execute(stmt).rowcount
+        return marked
+
+    def parent_keys(self, source: str, data_type: str, table: sa.Table = imported_data,
+                    ) -> list[str]:
+        """The distinct non-null `parent_key`s of a data type, live rows or not."""
+        with self._reading() as conn:
+            return self._parent_keys(conn, source, data_type, table)
+
+    @staticmethod
+    def _parent_keys(conn: Connection, source: str, data_type: str,
+                     table: sa.Table = imported_data) -> list[str]:
+        # A loose index scan: one index seek per distinct key (a repository, a team), where
+        # SELECT DISTINCT would read every row's entry.
+        t = table.c
+        scope = sa.and_(t.source == source, t.data_type == data_type)
+        keys = sa.select(sa.func.min(t.parent_key).label("key")).where(scope) \
+            .cte("keys", recursive=True)
+        following = sa.select(sa.func.min(t.parent_key)).where(
+            scope, t.parent_key > keys.c.key).scalar_subquery()
+        keys = keys.union_all(sa.select(following).where(keys.c.key.is_not(None)))
+        query = sa.select(keys.c.key).where(keys.c.key.is_not(None))
+        return list(conn.execute(query).scalars())
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -357,9 +395,17 @@ class Warehouse:
             query = query.where(t.external_updated_at >= since)
         if not include_deleted:
             query = query.where(t.deleted_at.is_(None))
-        query = query.order_by(t.external_updated_at.desc().nulls_last(), t.id.desc())
+        # Newest first, undated rows last: two index walks (`ix_imported_data_recent`) rather
+        # than a sort of every row, which NULLS LAST would force on PostgreSQL.
+        newest = t.external_updated_at.desc(), t.id.desc()
         with self._reading() as conn:
-            return [dict(r._mapping) for r in conn.execute(query.limit(limit))]
+            found = [dict(r._mapping) for r in conn.execute(
+                query.where(t.external_updated_at.is_not(None)).order_by(*newest).limit(limit))]
+            if len(found) < limit:
+                found += [dict(r._mapping) for r in conn.execute(
+                    query.where(t.external_updated_at.is_(None)).order_by(t.id.desc())
+                    .limit(limit - len(found)))]
+        return found
 
     def live_count(self, source: str, data_type: str) -> int:
         t = imported_data.c

@@ -5,6 +5,7 @@ import math
 import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -220,3 +221,59 @@ def test_nan_and_oversized_integers_quarantine_one_record_not_the_page(
     (raw,) = rows(warehouse, "SELECT raw_data FROM imported_data WHERE external_id = '3'")[0]
     stored = raw if isinstance(raw, dict) else json.loads(raw)  # PostgreSQL's JSONB is parsed
     assert stored == {"id": 3, "huge": 2**80, "text": "a\ufffdb\ufffd"}
+
+
+def test_what_runs_on_every_sync_reads_indexes_not_the_table(sqlite_url: str) -> None:
+    """Row counts, the preview, the integrity checks and orphan marking run after every sync:
+    SQLite must answer each from an index (seeks or a covering range), never a table scan or a
+    sort of every row."""
+    from gofap_assets import checks
+
+    store = Warehouse(sqlite_url)
+    store.create_schema()
+    store.write(Batch("github", "issue", "acme/api",
+                      [record(str(n), parent=f"acme/r{n % 5}") for n in range(1, 200)]))
+    store.write(Batch("github", "repository", "acme",
+                      [record("900", "acme/r1", data_type="repository", parent="acme")]))
+    statements: list[tuple[str, Any]] = []
+
+    @sa.event.listens_for(store.engine, "before_cursor_execute")
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any,
+                _many: bool) -> None:
+        if "imported_data" in statement and statement.lstrip().upper().startswith(
+                ("SELECT", "WITH", "UPDATE")):
+            statements.append((statement, parameters))
+
+    store.live_count("github", "issue")
+    store.browse(source="github", data_type="issue", limit=5)
+    assert checks.duplicate_keys(store, "github", "issue") == (0, [])
+    assert checks.orphans(store, "github", "issue", checks.REPOSITORY) == {
+        f"acme/r{n}": 40 - (n == 0) for n in (0, 2, 3, 4)}
+    assert store.mark_orphans_deleted("github", "repository", ["issue"],
+                                      parent_prefix="acme/") == 159
+    sa.event.remove(store.engine, "before_cursor_execute", capture)
+    assert len(statements) >= 8
+    with store.engine.connect() as conn:
+        for statement, parameters in statements:
+            plan = [row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}",
+                                                            parameters)]
+            tables = [step for step in plan if "imported_data" in step]
+            assert tables and all(step.startswith("SEARCH") for step in tables), (statement,
+                                                                                  plan)
+            assert not any("TEMP B-TREE" in step for step in plan), (statement, plan)
+    store.dispose()
+
+
+def test_create_schema_brings_an_older_warehouse_to_the_current_indexes(
+        sqlite_url: str) -> None:
+    store = Warehouse(sqlite_url)
+    store.create_schema()
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("DROP INDEX ix_imported_data_parent_live")
+        conn.exec_driver_sql("CREATE INDEX ix_imported_data_parent ON imported_data "
+                             "(source, data_type, parent_key)")
+    store.create_schema()
+    names = {index["name"] for index in sa.inspect(store.engine).get_indexes("imported_data")}
+    assert {"ix_imported_data_parent_live", "ix_imported_data_recent"} <= names
+    assert "ix_imported_data_parent" not in names
+    store.dispose()
