@@ -10,15 +10,24 @@ from typing import Any
 
 import orjson
 
-_DIGITS = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x2E for byte in range(256))
-"""Maps every digit to "0" and everything else to ".", to find long digit runs in C."""
+_NUMBERS = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x5E if byte in b":,[" else 0x2E
+                 for byte in range(256))
+"""Digits to "0", what may precede a number to "^", the rest to ".": long integers found in C."""
+_IGNORED = b" \t\r\n-"
+"""Whitespace and signs, deleted so that `[ -123...` reads as `^000...`."""
 _LONG_NUMBER = b"0" * 19
 """Integers this long may not fit 64 bits (orjson would return a float for them)."""
 
 
+def _long_integer(content: bytes) -> bool:
+    """A number of 19 digits or more (or, rarely, such digits in a string: harmless)."""
+    numbers = content.translate(_NUMBERS, _IGNORED)
+    return b"^" + _LONG_NUMBER in numbers or numbers.startswith(_LONG_NUMBER)
+
+
 def loads(content: bytes) -> Any:
     """The body's JSON value; ValueError (as `json.loads` raises it) when it is not JSON."""
-    if _LONG_NUMBER not in content.translate(_DIGITS):
+    if not _long_integer(content):
         try:
             return orjson.loads(content)
         except orjson.JSONDecodeError:
