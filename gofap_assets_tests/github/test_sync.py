@@ -14,6 +14,7 @@ from gofap_assets.github.sync import (
     ISSUES,
     PULL_REQUESTS,
     InvalidPartitionKey,
+    sync_pull_request_reviews,
     sync_repository_endpoint,
 )
 from gofap_assets.http import ApiError
@@ -199,3 +200,55 @@ def test_a_quarantined_item_is_not_marked_deleted_by_a_full_sync(
     assert outcome.counts.quarantined == 1 and outcome.counts.deleted == 0
     assert set(titles(warehouse, "issue").values()) == {"Issue 1", "Issue 2"}
     assert outcome.note and "no id" in outcome.note
+
+
+def review(review_id: int, number: int, state: str = "APPROVED") -> dict:
+    return {"id": review_id, "body": "Looks good\nthanks", "state": state,
+            "user": {"login": "ada", "id": 1}, "commit_id": "abc",
+            "pull_request_url": f"{API}/repos/acme/api/pulls/{number}",
+            "submitted_at": "2026-04-02T00:00:00Z"}
+
+
+@respx.mock
+def test_reviews_are_read_only_for_pull_requests_that_changed(client: GitHubClient,
+                                                              warehouse: Warehouse) -> None:
+    pulls = respx.get(f"{API}/repos/acme/api/pulls")
+    pulls.mock(return_value=httpx.Response(
+        200, json=[pull(2, "2026-04-02T00:00:00Z"), pull(1, "2026-04-01T00:00:00Z")],
+        headers=HEADERS))
+    first = respx.get(f"{API}/repos/acme/api/pulls/1/reviews").mock(
+        return_value=httpx.Response(200, json=[review(11, 1)], headers=HEADERS))
+    second = respx.get(f"{API}/repos/acme/api/pulls/2/reviews").mock(
+        return_value=httpx.Response(200, json=[review(21, 2, "CHANGES_REQUESTED")],
+                                    headers=HEADERS))
+    sync_repository_endpoint(client, warehouse, PULL_REQUESTS, "acme/api")
+    outcome = sync_pull_request_reviews(client, warehouse, "acme/api")
+    assert outcome.counts.inserted == 2 and (first.call_count, second.call_count) == (1, 1)
+    with warehouse.engine.connect() as conn:
+        rows = conn.execute(sa.text(
+            "SELECT external_id, state, title, processed_data FROM imported_data "
+            "WHERE data_type = 'pull_request_review' ORDER BY external_id")).all()
+    assert [(r[0], r[1], r[2]) for r in rows] == [("11", "approved", "Looks good"),
+                                                  ("21", "changes_requested", "Looks good")]
+
+    idle = sync_pull_request_reviews(client, warehouse, "acme/api")
+    assert (first.call_count, second.call_count) == (1, 1), "nothing changed: no request"
+    assert idle.complete and idle.note == "no pull request changed"
+
+    # A new review bumps its pull request; only that one is read again.
+    pulls.mock(return_value=httpx.Response(
+        200, json=[pull(2, "2026-05-02T00:00:00Z"), pull(1, "2026-04-01T00:00:00Z")],
+        headers={**HEADERS, "etag": '"page2"'}))
+    second.mock(return_value=httpx.Response(
+        200, json=[review(21, 2, "CHANGES_REQUESTED"), review(22, 2)], headers=HEADERS))
+    sync_repository_endpoint(client, warehouse, PULL_REQUESTS, "acme/api")
+    again = sync_pull_request_reviews(client, warehouse, "acme/api")
+    assert (first.call_count, second.call_count) == (1, 2)
+    assert again.counts.inserted == 1 and again.counts.unchanged == 1
+
+    # --full reads every pull request's reviews and marks the vanished ones.
+    first.mock(return_value=httpx.Response(200, json=[], headers=HEADERS))
+    full = sync_pull_request_reviews(client, warehouse, "acme/api", full=True)
+    assert (first.call_count, second.call_count) == (2, 3)
+    assert full.counts.deleted == 1
+    assert set(titles(warehouse, "pull_request_review")) == {"21", "22"}

@@ -25,9 +25,15 @@ from hypothesis import strategies as st
 from gofap_assets.github.client import GitHubClient
 from gofap_assets.github.models import (
     commit_record,
+    issue_comment_record,
     issue_record,
+    label_record,
+    milestone_record,
     pull_request_record,
+    release_record,
     repository_record,
+    review_comment_record,
+    review_record,
 )
 from gofap_assets.github.sync import ISSUES, sync_repository_endpoint
 from gofap_assets.http import ApiClient, ApiError
@@ -51,7 +57,7 @@ from gofap_assets_tests.reliability.harness import (
 
 
 def _github_objects() -> dict[str, dict[str, Any]]:
-    world = GitHubWorld(4, repos=1, issues_per_repo=15, commits_per_repo=3)
+    world = GitHubWorld(4, repos=1, issues_per_repo=80, commits_per_repo=3)
     app = GitHubApp(world, token=GITHUB_TOKEN)
 
     def get(path: str, **query: str) -> Any:
@@ -62,11 +68,20 @@ def _github_objects() -> dict[str, dict[str, Any]]:
 
     repo = world.repositories()[0].full_name
     issues = get(f"/repos/{repo}/issues", state="all")
+    reviewed = next(r for p in get(f"/repos/{repo}/pulls", state="all")
+                    if (r := get(f"/repos/{repo}/pulls/{p['number']}/reviews")))
     return {
         "issue": next(i for i in issues if "pull_request" not in i),
         "pull_request": get(f"/repos/{repo}/pulls", state="all")[0],
         "commit": get(f"/repos/{repo}/commits")[0],
         "repository": get(f"/orgs/{world.org}/repos")[0],
+        "issue_comment": get(f"/repos/{repo}/issues/comments")[0],
+        "review_comment": get(f"/repos/{repo}/pulls/comments")[0],
+        "pull_request_review": reviewed[0],
+        "label": get(f"/repos/{repo}/labels")[0],
+        "milestone": next(m for m in get(f"/repos/{repo}/milestones", state="all")
+                          if m["description"]),
+        "release": get(f"/repos/{repo}/releases")[0],
     }
 
 
@@ -140,6 +155,50 @@ KINDS: dict[str, Kind] = {
         timestamps=(("created_at",), ("updated_at",), ("pushed_at",)),
         texts=(("id",), ("full_name",), ("name",), ("description",), ("default_branch",)),
         numbers=(("id",), ("owner", "id"))),
+    "github_issue_comment": Kind(
+        "github", "issue_comment", _GITHUB["issue_comment"],
+        lambda raw: issue_comment_record(raw, REPO), "github_issue_comments",
+        identity=("id",),
+        required=(("id",), ("issue_url",), ("created_at",), ("updated_at",)),
+        timestamps=(("created_at",), ("updated_at",)),
+        texts=(("id",), ("body",), ("issue_url",), ("html_url",), ("user", "login")),
+        numbers=(("id",), ("user", "id"))),
+    "github_review_comment": Kind(
+        "github", "review_comment", _GITHUB["review_comment"],
+        lambda raw: review_comment_record(raw, REPO), "github_review_comments",
+        identity=("id",),
+        required=(("id",), ("pull_request_url",), ("created_at",), ("updated_at",)),
+        timestamps=(("created_at",), ("updated_at",)),
+        texts=(("id",), ("body",), ("path",), ("pull_request_url",)),
+        numbers=(("id",), ("pull_request_review_id",), ("in_reply_to_id",))),
+    "github_pull_request_review": Kind(
+        "github", "pull_request_review", _GITHUB["pull_request_review"],
+        lambda raw: review_record(raw, REPO, 7), "github_pull_request_reviews",
+        identity=("id",),
+        required=(("id",), ("state",)),
+        timestamps=(("submitted_at",),),
+        texts=(("id",), ("body",), ("state",), ("commit_id",)),
+        numbers=(("id",), ("user", "id"))),
+    "github_label": Kind(
+        "github", "label", _GITHUB["label"], lambda raw: label_record(raw, REPO),
+        "github_labels", identity=("id",),
+        required=(("id",), ("name",)), timestamps=(),
+        texts=(("id",), ("name",), ("description",), ("color",)), numbers=(("id",),)),
+    "github_milestone": Kind(
+        "github", "milestone", _GITHUB["milestone"], lambda raw: milestone_record(raw, REPO),
+        "github_milestones", identity=("id",),
+        required=(("id",), ("number",), ("title",), ("state",), ("created_at",),
+                  ("updated_at",)),
+        timestamps=(("created_at",), ("updated_at",), ("due_on",), ("closed_at",)),
+        texts=(("id",), ("title",), ("description",), ("state",)),
+        numbers=(("id",), ("number",), ("open_issues",))),
+    "github_release": Kind(
+        "github", "release", _GITHUB["release"], lambda raw: release_record(raw, REPO),
+        "github_releases", identity=("id",),
+        required=(("id",), ("tag_name",), ("draft",), ("prerelease",), ("created_at",)),
+        timestamps=(("created_at",), ("published_at",)),
+        texts=(("id",), ("name",), ("tag_name",), ("body",)),
+        numbers=(("id",), ("author", "id"))),
     "linear_issue": Kind(
         "linear", "issue", _LINEAR["issue"], linear_issue_record, "linear_issues",
         identity=("id", "team"),
@@ -227,9 +286,9 @@ def damage(draw: st.DrawFn, name: str) -> Change:
         return how, draw(st.sampled_from(kind.texts)), draw(HOSTILE_TEXT)
     if how == "number":
         return how, draw(st.sampled_from(kind.numbers)), draw(HOSTILE_NUMBERS)
-    if how == "timestamp":
+    if how == "timestamp" and kind.timestamps:
         return how, draw(st.sampled_from(kind.timestamps)), draw(BAD_TIMESTAMPS)
-    if how == "unknown":
+    if how == "unknown" or how == "timestamp":
         return how, (draw(st.text(min_size=1, max_size=12)),), draw(JSON_VALUES)
     return how, draw(st.sampled_from(PATHS[name])), draw(JSON_VALUES)
 
