@@ -297,8 +297,7 @@ class GitHubApp:
         sort = _choice(request, "sort", sorts, "", resource)
         direction = _choice(request, "direction", ("asc", "desc"), "", resource)
         since = _timestamp(request, "since", resource, ceil=True)
-        live = [c for c in comments if not c.deleted
-                and (since is None or c.updated_at >= since)]
+        live = [c for c in comments if since is None or c.updated_at >= since]
         if sort == "updated":
             live.sort(key=lambda c: (c.updated_at, c.id), reverse=direction != "asc")
         elif sort:
@@ -312,18 +311,17 @@ class GitHubApp:
         if not repo.has_issues:
             raise ApiError(410, "Issues are disabled for this repo",
                            docs="https://docs.github.com/v3/issues/")
-        activity = self.world.activity(repo)
         chosen, total, page, per_page = self._comment_listing(
-            request, activity.comments, "IssueComment", ("created", "updated"))
+            request, self.world.activity(repo, "comments"), "IssueComment",
+            ("created", "updated"))
         api = request.base_url
         body = _array(dumps(self.renderer.issue_comment(
             api, repo, c, self.world.is_pull_request(repo, c.number))) for c in chosen)
         return _paged(request, body, total, page, per_page, request.path)
 
     def _review_comments(self, request: Request, repo: RepoMeta) -> Response:
-        activity = self.world.activity(repo)
         chosen, total, page, per_page = self._comment_listing(
-            request, activity.review_comments, "PullRequestReviewComment",
+            request, self.world.activity(repo, "review_comments"), "PullRequestReviewComment",
             ("created", "updated", "created_at"))
         api = request.base_url
         body = _array(dumps(self.renderer.review_comment(
@@ -334,8 +332,7 @@ class GitHubApp:
         if not self.world.is_pull_request(repo, number):
             raise ApiError(404, "Not Found", docs=f"{DOCS}/pulls/reviews#list-reviews-for-a-"
                                                   "pull-request")
-        reviews = sorted((r for r in self.world.activity(repo).reviews
-                          if r.number == number and not r.deleted),
+        reviews = sorted(self.world.activity(repo, "reviews", number=number),
                          key=lambda r: (r.submitted_at, r.id))
         page, per_page = _paging(request)
         api = request.base_url
@@ -344,7 +341,7 @@ class GitHubApp:
         return _paged(request, body, len(reviews), page, per_page, request.path)
 
     def _labels(self, request: Request, repo: RepoMeta) -> Response:
-        labels = [lb for lb in self.world.activity(repo).labels if not lb.deleted]
+        labels = self.world.activity(repo, "labels")
         page, per_page = _paging(request)
         api = request.base_url
         body = _array(dumps(self.renderer.label(api, repo, lb))
@@ -355,8 +352,8 @@ class GitHubApp:
         state = _choice(request, "state", ("open", "closed", "all"), "open", "Milestone")
         sort = _choice(request, "sort", ("due_on", "completeness"), "due_on", "Milestone")
         direction = _choice(request, "direction", ("asc", "desc"), "asc", "Milestone")
-        milestones = [m for m in self.world.activity(repo).milestones
-                      if not m.deleted and state in ("all", m.state)]
+        milestones = [m for m in self.world.activity(repo, "milestones")
+                      if state in ("all", m.state)]
         if sort == "due_on":
             milestones.sort(key=lambda m: (m.due_on is None, m.due_on or 0, m.number))
         else:
@@ -371,7 +368,7 @@ class GitHubApp:
 
     def _releases(self, request: Request, repo: RepoMeta) -> Response:
         """Newest first, drafts included: the sandbox's credential has push access."""
-        releases = sorted((r for r in self.world.activity(repo).releases if not r.deleted),
+        releases = sorted(self.world.activity(repo, "releases"),
                           key=lambda r: (r.created_at, r.id), reverse=True)
         page, per_page = _paging(request)
         api = request.base_url

@@ -232,11 +232,13 @@ class GitHubWorld:
         with self._lock:
             return self._commit(self._repos[repo_index], index)
 
-    def activity(self, repo: RepoMeta) -> act.RepoActivity:
-        """A deep snapshot of the repository's comments, reviews, labels, milestones and
-        releases, deleted ones included (marked)."""
+    def activity(self, repo: RepoMeta, kind: str, *, number: int | None = None) -> list[Any]:
+        """Snapshots of the repository's live `comments`, `review_comments`, `reviews`,
+        `labels`, `milestones` or `releases` (of pull request `number` only, if given)."""
         with self._lock:
-            return copy.deepcopy(self._activity_of(self._repos[repo.index]))
+            items = getattr(self._activity_of(self._repos[repo.index]), kind)
+            return [copy.copy(item) for item in items if not item.deleted
+                    and (number is None or item.number == number)]
 
     def is_pull_request(self, repo: RepoMeta, number: int) -> bool:
         with self._lock:
