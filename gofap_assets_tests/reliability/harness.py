@@ -51,7 +51,7 @@ _OUR_VARS = ("GITHUB_", "LINEAR_", "GOFAP_", "DAGSTER_", "DATABASE_URL", "LOG_LE
 
 
 def small_world(seed: int, **options: Any) -> GitHubWorld:
-    """One normal repository plus the three special ones: 13 requests for a first sync."""
+    """One normal repository plus the three special ones (archived, empty, issues disabled)."""
     sizes = {"repos": 1, "issues_per_repo": 25, "commits_per_repo": 12}
     return GitHubWorld(seed, **{**sizes, **options})
 
