@@ -7,8 +7,10 @@ import respx
 import sqlalchemy as sa
 
 from gofap_assets.checks import (
+    ISSUE_OR_PULL,
     RULES,
     TEAM,
+    dangling_references,
     duplicate_keys,
     freshness,
     orphans,
@@ -122,6 +124,22 @@ def test_comments_and_reviews_naming_missing_issues_fail_once_their_parents_were
     reviews = evaluations[("github_pull_request_reviews", "referenced_pull_request_imported")]
     assert not reviews.passed and "acme/api#5" in (reviews.description or "")
     assert evaluations[("github_review_comments", "referenced_pull_request_imported")].passed
+
+
+def test_the_reference_query_reads_the_typed_form_on_both_backends(database_url: str) -> None:
+    warehouse = Warehouse(database_url)
+    warehouse.create_schema()
+    for data_type in ("issue", "pull_request"):
+        warehouse.record_partition_result("github", data_type, "acme/api", items=0, error=None)
+    earlier = datetime.now(UTC) - timedelta(hours=1)
+    seed(warehouse, record("github", "issue", "21", parent="acme/api", processed={"number": 5}),
+         *[Record("github", "issue_comment", f"c-{n}", "acme/api", "c", None, None, earlier,
+                  earlier, {}, {"issue_number": n}) for n in (5, 8)])
+    assert dangling_references(warehouse, "github", "issue_comment", ISSUE_OR_PULL,
+                               earlier - timedelta(minutes=1)) == {"acme/api": [8]}
+    assert dangling_references(warehouse, "github", "issue_comment", ISSUE_OR_PULL,
+                               earlier + timedelta(minutes=1)) == {}
+    warehouse.dispose()
 
 
 def test_a_child_newer_than_its_parents_last_read_is_not_judged(
