@@ -49,12 +49,13 @@ SCALES: dict[str, dict[str, int]] = {
 MUTATION_KEYS = ("issues_edited", "issues_closed", "issues_reopened", "issues_created",
                  "issues_deleted", "pulls_edited", "pulls_merged", "pulls_closed",
                  "pulls_created", "commits_created", "repos_archived", "repos_deleted",
-                 "repos_renamed", "comments_created", "comments_edited", "comments_deleted",
-                 "reviews_submitted", "review_comments_created", "review_comments_edited",
-                 "review_comments_deleted", "labels_created", "labels_edited",
-                 "labels_deleted", "milestones_created", "milestones_edited",
+                 "repos_renamed", "pulls_reviewed", "comments_created", "comments_edited",
+                 "comments_deleted", "reviews_submitted", "review_comments_created",
+                 "review_comments_edited", "review_comments_deleted", "labels_created",
+                 "labels_edited", "labels_deleted", "milestones_created", "milestones_edited",
                  "milestones_deleted", "releases_created", "releases_edited",
                  "releases_deleted")
+"""`pulls_reviewed`: pull requests no other change touched, bumped by a new review."""
 
 _REPO_NAMES = ["api", "web", "ledger", "billing-service", "payments.core", "data_pipeline",
                "docs", "infra", "mobile-app", "auth", "search", "notifications", "reporting",
@@ -452,6 +453,7 @@ class GitHubWorld:
             if pulls:  # a review bumps its pull request's `updated_at`, as on GitHub
                 number = rng.choice(pulls)
                 self._set(repo, number, moment)
+                counts["pulls_reviewed"] += 1
                 self._review(repo, activity, rng, number, moment, counts)
         for kind, items, data_type in (("comments", activity.comments, "issue_comment"),
                                        ("review_comments", activity.review_comments,
