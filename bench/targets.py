@@ -11,6 +11,7 @@ from typing import Any
 
 from bench.measure import Cell
 from bench.workloads import ITEM_TYPES, Context
+from gofap_assets.github.sync import REPOSITORY_ENDPOINTS
 
 PASS, FAIL, NA, INFO = "PASS", "FAIL", "n/a", "info"
 
@@ -91,8 +92,9 @@ def _listings(ctx: Context, service: str) -> tuple[int, str] | None:
                else ctx.worlds.get(linear=size))
     if service == "github":
         repos = len(sandbox.github.repositories())
-        return (math.ceil(repos / 100) + 3 * repos,
-                f"1 repository listing + 3 listings x {repos} repositories")
+        listings = len(REPOSITORY_ENDPOINTS)  # reviews cost nothing while no pull request moved
+        return (math.ceil(repos / 100) + listings * repos,
+                f"1 repository listing + {listings} listings x {repos} repositories")
     teams = ctx.options.linear.teams
     return 3 + teams, f"teams, users, projects + 1 issue listing x {teams} teams"
 

@@ -17,11 +17,13 @@ from gofap_assets.lib.scheduling import CREDENTIALS, ServiceState, service_state
 from gofap_assets.logs import redact
 from gofap_assets.warehouse import Warehouse
 from gofap_assets.warehouse.resource import WarehouseResource
-from gofap_assets.warehouse.schema import imported_data, sync_history
+from gofap_assets.warehouse.schema import imported_data, sync_history, sync_partitions
 
 NO_DUPLICATE_KEYS = "no_duplicate_keys"
 PARENT_REPOSITORY_IMPORTED = "parent_repository_imported"
 PARENT_TEAM_IMPORTED = "parent_team_imported"
+REFERENCED_ISSUE_IMPORTED = "referenced_issue_imported"
+REFERENCED_PULL_REQUEST_IMPORTED = "referenced_pull_request_imported"
 FRESH_WITHIN_INTERVAL = "fresh_within_interval"
 SYNC_SUCCESS_RATE = "sync_success_rate"
 CONNECTION_HEALTHY = "connection_healthy"
@@ -52,11 +54,30 @@ TEAM = Parent(PARENT_TEAM_IMPORTED, "team", imported_data.c.processed_data["key"
 
 
 @dataclass(frozen=True)
+class Reference:
+    """A child row names a parent by (repository, number) in its typed form: a comment's issue
+    or pull request, a review's pull request."""
+
+    check_name: str
+    number_key: str
+    """The child's `processed_data` key holding the number."""
+    parent_types: tuple[str, ...]
+    noun: str
+
+
+ISSUE_OR_PULL = Reference(REFERENCED_ISSUE_IMPORTED, "issue_number", ("issue", "pull_request"),
+                          "issue or pull request")
+PULL = Reference(REFERENCED_PULL_REQUEST_IMPORTED, "pull_request_number", ("pull_request",),
+                 "pull request")
+
+
+@dataclass(frozen=True)
 class AssetRules:
     asset: str
     source: str
     data_type: str
     parent: Parent | None = None
+    reference: Reference | None = None
     service_health: bool = False
     """Carries the service-wide checks (success rate, connection): its listing asset does."""
 
@@ -70,6 +91,12 @@ RULES = (
     AssetRules("github_issues", "github", "issue", REPOSITORY),
     AssetRules("github_pull_requests", "github", "pull_request", REPOSITORY),
     AssetRules("github_commits", "github", "commit", REPOSITORY),
+    AssetRules("github_issue_comments", "github", "issue_comment", REPOSITORY, ISSUE_OR_PULL),
+    AssetRules("github_pull_request_reviews", "github", "pull_request_review", REPOSITORY, PULL),
+    AssetRules("github_review_comments", "github", "review_comment", REPOSITORY, PULL),
+    AssetRules("github_labels", "github", "label", REPOSITORY),
+    AssetRules("github_milestones", "github", "milestone", REPOSITORY),
+    AssetRules("github_releases", "github", "release", REPOSITORY),
     AssetRules("linear_teams", "linear", "team", service_health=True),
     AssetRules("linear_users", "linear", "user"),
     AssetRules("linear_projects", "linear", "project"),
@@ -123,6 +150,57 @@ def orphans(warehouse: Warehouse, source: str, data_type: str,
     return {key: int(n) for key, n in counts.items()}
 
 
+REFERENCE_MARGIN = timedelta(minutes=5)
+"""Children this close to their parents' last read may name a parent not read yet."""
+
+
+def dangling_references(warehouse: Warehouse, source: str, data_type: str,
+                        reference: Reference, since: datetime) -> dict[str, list[int]]:
+    """Numbers that live children updated at or after `since` name but no live parent has,
+    by repository.
+
+    Only recent children are judged, found through the (data_type, external_updated_at)
+    index, and their parents are looked up in just the repositories they name: the cost
+    follows what changed, not the size of the warehouse. A child is judged only if its
+    parents' listings were read successfully after it changed (the assets run in any order
+    in a scheduled run), and not if its number is null (a field stored as null, already noted
+    in `import_errors`).
+    """
+    t, p = imported_data.c, sync_partitions.c
+    children = sa.select(t.parent_key, t.processed_data[reference.number_key].as_integer(),
+                         t.external_updated_at).where(
+        t.source == source, t.data_type == data_type, t.deleted_at.is_(None),
+        t.external_updated_at >= since)
+    read = (sa.select(p.partition_key, sa.func.min(p.last_success_at))
+            .where(p.source == source, p.data_type.in_(reference.parent_types))
+            .group_by(p.partition_key).having(sa.func.count() == len(reference.parent_types)))
+    number = t.processed_data["number"].as_integer()
+    wanted: dict[str, set[int]] = {}
+    with warehouse.engine.connect() as conn:
+        rows = conn.execute(children).all()
+        repos = sorted({repo for repo, _n, _u in rows if repo is not None})
+        last_read = {key: when for key, when in conn.execute(read.where(
+            p.partition_key.in_(repos))) if when is not None} if repos else {}
+        for repo, child_number, updated in rows:
+            when = last_read.get(repo)
+            if child_number is None or when is None or updated is None:
+                continue
+            if _aware(updated) <= _aware(when) - REFERENCE_MARGIN:
+                wanted.setdefault(repo, set()).add(int(child_number))
+        missing: dict[str, list[int]] = {}
+        for repo, numbers in sorted(wanted.items()):
+            found = set(conn.execute(sa.select(number).where(
+                t.source == source, t.data_type.in_(reference.parent_types),
+                t.parent_key == repo, t.deleted_at.is_(None))).scalars())
+            if numbers - found:
+                missing[repo] = sorted(numbers - found)
+    return missing
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def latest_attempt(warehouse: Warehouse, service: str) -> tuple[bool, str | None,
                                                                 datetime] | None:
     h = sync_history.c
@@ -172,6 +250,22 @@ def _parents_imported(store: Warehouse, rules: AssetRules,
         f"{rows} live {rules.data_type} rows name a {parent.noun} that is not imported "
         f"(or is marked deleted): {', '.join(named)}",
         metadata={"orphan_rows": rows, "missing_parents": len(missing),
+                  "sample": ", ".join(named)})
+
+
+def _references_imported(store: Warehouse, rules: AssetRules,
+                         reference: Reference) -> dg.AssetCheckResult:
+    state = service_state(store, rules.source)
+    since = datetime.now(UTC) - FRESHNESS_INTERVALS * state.interval
+    missing = dangling_references(store, rules.source, rules.data_type, reference, since)
+    count = sum(len(numbers) for numbers in missing.values())
+    named = [f"{repo}#{n}" for repo, numbers in missing.items() for n in numbers][:SAMPLE]
+    return dg.AssetCheckResult(
+        check_name=reference.check_name, asset_key=rules.key, passed=not missing,
+        description=None if not missing else
+        f"{rules.data_type} rows updated since {since:%Y-%m-%d %H:%M}Z name {count} "
+        f"{reference.noun} numbers that are not imported: {', '.join(named)}",
+        metadata={"missing_references": count, "judged_since": since.isoformat(),
                   "sample": ", ".join(named)})
 
 
@@ -263,6 +357,11 @@ def _specs(rules: AssetRules) -> list[dg.AssetCheckSpec]:
             rules.parent.check_name, asset=rules.key, blocking=True,
             description=f"Every live {rules.data_type} row belongs to an imported, live "
             f"{rules.parent.data_type}."))
+    if rules.reference is not None:
+        specs.append(dg.AssetCheckSpec(
+            rules.reference.check_name, asset=rules.key, blocking=True,
+            description=f"Every {rules.data_type} updated within {FRESHNESS_INTERVALS} sync "
+            f"intervals names an imported, live {rules.reference.noun}."))
     specs.append(dg.AssetCheckSpec(
         FRESH_WITHIN_INTERVAL, asset=rules.key,
         description=f"Materialized within {FRESHNESS_INTERVALS} sync intervals of the "
@@ -290,6 +389,8 @@ def _asset_checks(rules: AssetRules) -> dg.AssetChecksDefinition:
         yield _no_duplicates(store, rules)
         if rules.parent is not None:
             yield _parents_imported(store, rules, rules.parent)
+        if rules.reference is not None:
+            yield _references_imported(store, rules, rules.reference)
         yield _fresh(context, store, rules)
         if rules.service_health:
             yield _success_rate(store, rules)

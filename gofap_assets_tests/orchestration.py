@@ -56,12 +56,13 @@ def repository(number: int, name: str) -> dict:
 
 
 def mock_github(router: respx.MockRouter, repositories: list[str]) -> None:
-    """The org's repository listing, and empty issues, pulls and commits for each."""
+    """The org's repository listing, and empty listings of everything in each."""
     headers = {"date": format_datetime(NOW, usegmt=True), "x-ratelimit-remaining": "4999"}
     router.get(f"{GITHUB_API}/orgs/{ORG}/repos").mock(return_value=httpx.Response(
         200, json=[repository(i, name) for i, name in enumerate(repositories)],
         headers=headers))
-    router.get(url__regex=rf"^{GITHUB_API}/repos/[^/]+/[^/]+/(issues|pulls|commits)").mock(
+    router.get(url__regex=rf"^{GITHUB_API}/repos/[^/]+/[^/]+/"
+               r"(issues|pulls|commits|labels|milestones|releases)").mock(
         return_value=httpx.Response(200, json=[], headers=headers))
 
 

@@ -1,21 +1,23 @@
 """Asset checks run for real against a seeded warehouse: integrity blocks, health warns."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import respx
 import sqlalchemy as sa
 
 from gofap_assets.checks import (
+    ISSUE_OR_PULL,
     RULES,
     TEAM,
+    dangling_references,
     duplicate_keys,
     freshness,
     orphans,
 )
 from gofap_assets.config import Settings
 from gofap_assets.lib.scheduling import service_state
-from gofap_assets.warehouse import Warehouse
+from gofap_assets.warehouse import Record, Warehouse
 from gofap_assets.warehouse.schema import imported_data
 from gofap_assets_tests.orchestration import (
     NOW,
@@ -61,7 +63,7 @@ def test_a_consistent_warehouse_passes_every_integrity_check(
     integrity = {k: e for k, e in evaluations.items()
                  if k[1] in ("no_duplicate_keys", "parent_repository_imported",
                              "parent_team_imported")}
-    assert len(integrity) == 8 + 4
+    assert len(integrity) == 14 + 10
     assert all(e.passed for e in integrity.values()), [
         k for k, e in integrity.items() if not e.passed]
     never = evaluations[("github_issues", "fresh_within_interval")]
@@ -91,6 +93,65 @@ def test_rows_pointing_at_missing_or_deleted_parents_fail_the_blocking_checks(
     assert evaluations[("github_pull_requests", "parent_repository_imported")].passed
     team = evaluations[("linear_issues", "parent_team_imported")]
     assert not team.passed and "OPS" in (team.description or "")
+
+
+def test_comments_and_reviews_naming_missing_issues_fail_once_their_parents_were_read(
+        settings: Settings, store: Warehouse, instance: dg.DagsterInstance) -> None:
+    seed_consistent(store)
+    store.record_partition_result("github", "issue", "acme/api", items=0, error=None)
+    store.record_partition_result("github", "pull_request", "acme/api", items=0, error=None)
+    seed(store,
+         record("github", "issue", "21", parent="acme/api", processed={"number": 5}),
+         record("github", "pull_request", "22", parent="acme/api", processed={"number": 6}))
+    earlier = datetime.now(UTC) - timedelta(hours=1)  # within the judged window
+    child = {"source": "github", "parent_key": "acme/api", "description": None,
+             "state": None, "external_created_at": earlier, "external_updated_at": earlier,
+             "raw_data": {}}
+    seed(store, *[Record(data_type=data_type, external_id=external_id, title=external_id,
+                         processed_data={key: number}, **child)
+                  for data_type, external_id, key, number in (
+                      ("issue_comment", "c-ok-issue", "issue_number", 5),
+                      ("issue_comment", "c-ok-pull", "issue_number", 6),
+                      ("issue_comment", "c-lost", "issue_number", 7),
+                      ("pull_request_review", "r-ok", "pull_request_number", 6),
+                      ("pull_request_review", "r-lost", "pull_request_number", 5),
+                      ("review_comment", "rc-null", "pull_request_number", None))])
+    _ok, evaluations = run_checks(settings, instance)
+    comments = evaluations[("github_issue_comments", "referenced_issue_imported")]
+    assert not comments.passed and comments.severity == ERROR
+    assert comments.metadata["missing_references"].value == 1
+    assert "acme/api#7" in (comments.description or "")
+    reviews = evaluations[("github_pull_request_reviews", "referenced_pull_request_imported")]
+    assert not reviews.passed and "acme/api#5" in (reviews.description or "")
+    assert evaluations[("github_review_comments", "referenced_pull_request_imported")].passed
+
+
+def test_the_reference_query_reads_the_typed_form_on_both_backends(database_url: str) -> None:
+    warehouse = Warehouse(database_url)
+    warehouse.create_schema()
+    for data_type in ("issue", "pull_request"):
+        warehouse.record_partition_result("github", data_type, "acme/api", items=0, error=None)
+    earlier = datetime.now(UTC) - timedelta(hours=1)
+    seed(warehouse, record("github", "issue", "21", parent="acme/api", processed={"number": 5}),
+         *[Record("github", "issue_comment", f"c-{n}", "acme/api", "c", None, None, earlier,
+                  earlier, {}, {"issue_number": n}) for n in (5, 8)])
+    assert dangling_references(warehouse, "github", "issue_comment", ISSUE_OR_PULL,
+                               earlier - timedelta(minutes=1)) == {"acme/api": [8]}
+    assert dangling_references(warehouse, "github", "issue_comment", ISSUE_OR_PULL,
+                               earlier + timedelta(minutes=1)) == {}
+    warehouse.dispose()
+
+
+def test_a_child_newer_than_its_parents_last_read_is_not_judged(
+        settings: Settings, store: Warehouse, instance: dg.DagsterInstance) -> None:
+    seed_consistent(store)
+    store.record_partition_result("github", "issue", "acme/api", items=0, error=None)
+    store.record_partition_result("github", "pull_request", "acme/api", items=0, error=None)
+    now = datetime.now(UTC)
+    seed(store, Record("github", "issue_comment", "c-new", "acme/api", "c", None, None, now, now,
+                       {}, {"issue_number": 99}))
+    _ok, evaluations = run_checks(settings, instance)
+    assert evaluations[("github_issue_comments", "referenced_issue_imported")].passed
 
 
 def test_the_duplicate_query_finds_what_the_unique_constraint_prevents(

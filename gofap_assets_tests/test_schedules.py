@@ -17,8 +17,10 @@ from gofap_assets_tests.orchestration import (
     mock_github,
 )
 
-PARTITIONED = [dg.AssetKey(k) for k in ("github_issues", "github_pull_requests",
-                                        "github_commits")]
+PARTITIONED = [dg.AssetKey(k) for k in (
+    "github_issues", "github_pull_requests", "github_commits", "github_labels",
+    "github_milestones", "github_releases", "github_issue_comments",
+    "github_pull_request_reviews", "github_review_comments")]
 
 
 def tick(schedule: dg.ScheduleDefinition, instance: dg.DagsterInstance, settings: Settings,

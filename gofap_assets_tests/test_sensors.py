@@ -48,7 +48,9 @@ def test_new_partitions_get_one_first_sync_each(
     assert (request.tags[RANGE_START], request.tags[RANGE_END]) == ("acme/b", "acme/c")
     assert request.tags[SERVICE_TAG] == "github"
     assert {k.to_user_string() for k in request.asset_selection or ()} == {
-        "github_issues", "github_pull_requests", "github_commits"}
+        "github_issues", "github_pull_requests", "github_commits", "github_labels",
+        "github_milestones", "github_releases", "github_issue_comments",
+        "github_pull_request_reviews", "github_review_comments"}
 
     again = discover(github_partition_discovery_sensor, instance, settings, result.cursor)
     assert isinstance(again, dg.SensorResult) and not again.run_requests, \

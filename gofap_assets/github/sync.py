@@ -13,17 +13,26 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlencode
 
+import sqlalchemy as sa
+
 from gofap_assets.github.client import SERVICE, GitHubClient
 from gofap_assets.github.models import (
     SOURCE,
     commit_record,
+    issue_comment_record,
     issue_record,
+    label_record,
+    milestone_record,
     pull_request_record,
+    release_record,
     repository_record,
+    review_comment_record,
+    review_record,
 )
 from gofap_assets.http import ApiResponse, MalformedResponseError
 from gofap_assets.ingest import Page, PartitionOutcome, ingest_pages
 from gofap_assets.warehouse import CursorUpdate, Record, Warehouse
+from gofap_assets.warehouse.schema import imported_data
 
 CURSOR_OVERLAP = timedelta(seconds=5)
 REPOSITORY_KEY = re.compile(r"^[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}$")
@@ -55,6 +64,28 @@ PULL_REQUESTS = Endpoint("pull_request", "repos/{repo}/pulls", _NEWEST_FIRST, si
 COMMITS = Endpoint("commit", "repos/{repo}/commits", {"per_page": "100"}, since=True,
                    stop_at_cursor=False, empty_statuses={409: "repository is empty"},
                    mapper=commit_record)
+_UPDATED_FIRST = {"sort": "updated", "direction": "desc", "per_page": "100"}
+ISSUE_COMMENTS = Endpoint("issue_comment", "repos/{repo}/issues/comments", _UPDATED_FIRST,
+                          since=True, stop_at_cursor=False,
+                          empty_statuses={410: "issues are disabled"},
+                          mapper=issue_comment_record)
+REVIEW_COMMENTS = Endpoint("review_comment", "repos/{repo}/pulls/comments", _UPDATED_FIRST,
+                           since=True, stop_at_cursor=False, empty_statuses={},
+                           mapper=review_comment_record)
+# No `since` on these three: each sync reads the whole (short) listing, which its ETag answers
+# with a 304 while nothing changed.
+LABELS = Endpoint("label", "repos/{repo}/labels", {"per_page": "100"}, since=False,
+                  stop_at_cursor=False, empty_statuses={}, mapper=label_record)
+MILESTONES = Endpoint("milestone", "repos/{repo}/milestones", {"state": "all", "per_page": "100"},
+                      since=False, stop_at_cursor=False, empty_statuses={},
+                      mapper=milestone_record)
+RELEASES = Endpoint("release", "repos/{repo}/releases", {"per_page": "100"}, since=False,
+                    stop_at_cursor=False, empty_statuses={}, mapper=release_record)
+REPOSITORY_ENDPOINTS = (ISSUES, PULL_REQUESTS, COMMITS, ISSUE_COMMENTS, REVIEW_COMMENTS, LABELS,
+                        MILESTONES, RELEASES)
+REVIEWS_DATA_TYPE = "pull_request_review"
+CHILD_TYPES: tuple[str, ...] = (*(e.data_type for e in REPOSITORY_ENDPOINTS), REVIEWS_DATA_TYPE)
+"""Every data type partitioned by repository: marked deleted with a vanished repository."""
 
 
 class InvalidPartitionKey(ValueError):
@@ -142,6 +173,68 @@ def sync_repository_endpoint(client: GitHubClient, warehouse: Warehouse, endpoin
                         reconcile="partition" if full else None)
 
 
+def _changed_pulls(warehouse: Warehouse, repo: str,
+                   since: datetime | None) -> list[tuple[int, datetime]]:
+    """Numbers of the repository's live pull requests whose rows changed after `since` (all of
+    them without it), with the time each row last changed, oldest change first."""
+    t = imported_data.c
+    number = t.processed_data["number"].as_integer()
+    query = (sa.select(number, t.updated_at)
+             .where(t.source == SOURCE, t.data_type == PULL_REQUESTS.data_type,
+                    t.parent_key == repo, t.deleted_at.is_(None))
+             .order_by(t.updated_at, number))
+    if since is not None:
+        query = query.where(t.updated_at > since)
+    with warehouse.engine.connect() as conn:
+        return [(int(n), changed) for n, changed in conn.execute(query) if n is not None]
+
+
+def _parse_cursor(value: str | None) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value) if value else None
+    except ValueError:
+        return None  # not ours (an older release's): read every pull request once
+
+
+def sync_pull_request_reviews(client: GitHubClient, warehouse: Warehouse, repo: str, *,
+                              full: bool = False) -> PartitionOutcome:
+    """Read the reviews of each pull request whose row changed since the last review sync.
+
+    Reviews have no repository-wide listing, but a new review bumps its pull request's
+    `updated_at`, which rewrites the pull request's row: the cursor is the latest local change
+    time of the rows read, so an idle repository costs no request at all. With `full`, every
+    pull request is read and reviews that vanished are marked deleted.
+    """
+    validate_repository_key(repo)
+    state = warehouse.partition_state(SOURCE, REVIEWS_DATA_TYPE, repo)
+    since = None if full else _parse_cursor(state.cursor)
+    pulls = _changed_pulls(warehouse, repo, since)
+    outcome = PartitionOutcome(SOURCE, REVIEWS_DATA_TYPE, repo)
+    if not pulls and not full:
+        outcome.complete = True
+        outcome.note = "no pull request changed"
+        return outcome
+    reading: list[int | None] = [None]
+    """The pull request whose reviews the current page holds."""
+    new_cursor = max((changed for _n, changed in pulls), default=since)
+
+    def pages() -> Iterator[Page]:
+        cursor = CursorUpdate(new_cursor.isoformat() if new_cursor else None, full_sync=full)
+        if not pulls:
+            yield Page([], last=True, cursor=cursor)
+            return
+        for index, (number, _changed) in enumerate(pulls):
+            reading[0] = number
+            for response in client.pages(f"repos/{repo}/pulls/{number}/reviews",
+                                         {"per_page": "100"}):
+                last = "next" not in response.links and index == len(pulls) - 1
+                yield Page(_items(response), last=last, cursor=cursor if last else None)
+
+    return ingest_pages(warehouse, outcome, pages(),
+                        lambda raw: review_record(raw, repo, reading[0]),
+                        reconcile="partition" if full else None)
+
+
 @dataclass
 class RepositoryListing:
     outcome: PartitionOutcome
@@ -176,6 +269,5 @@ def sync_repositories(client: GitHubClient, warehouse: Warehouse, *,
         # repository's items come back under the new name as soon as its partition is read.
         prefix = f"{client.org}/" if client.org else ""
         outcome.counts.deleted += warehouse.mark_orphans_deleted(
-            SOURCE, "repository", [e.data_type for e in (ISSUES, PULL_REQUESTS, COMMITS)],
-            parent_prefix=prefix)
+            SOURCE, "repository", CHILD_TYPES, parent_prefix=prefix)
     return RepositoryListing(outcome, names)

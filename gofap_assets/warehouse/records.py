@@ -77,6 +77,16 @@ def _finite(value: Any) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
+class FieldNote:
+    """A field that did not fit its type: stored as null, its record still imported."""
+
+    field: str
+    reason: str
+    value: Any
+    """What the API sent, for the note's raw text."""
+
+
+@dataclass(frozen=True, slots=True)
 class Record:
     """One entity in the unified `imported_data` format."""
 
@@ -92,6 +102,8 @@ class Record:
     raw_data: dict[str, Any]
     processed_data: dict[str, Any]
     archived: bool = False
+    notes: tuple[FieldNote, ...] = field(default=(), compare=False)
+    """Fields nulled by lenient validation; `ingest` records them in `import_errors`."""
     _digest: str = field(init=False, repr=False, compare=False, default="")
     _raw_json: str = field(init=False, repr=False, compare=False, default="")
     _processed_json: str = field(init=False, repr=False, compare=False, default="")
@@ -177,6 +189,8 @@ class Quarantined:
     external_id: str | None
     reason: str
     raw_text: str
+    field: str | None = None
+    """Set for a field-level note (the record itself was imported), None for a whole record."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +220,8 @@ class WriteCounts:
     unchanged: int = 0
     quarantined: int = 0
     deleted: int = 0
+    field_notes: int = 0
+    """Fields stored as null because they did not fit (their records were imported)."""
     extra: dict[str, int] = field(default_factory=dict)
 
     def __iadd__(self, other: "WriteCounts") -> "WriteCounts":
@@ -214,6 +230,7 @@ class WriteCounts:
         self.unchanged += other.unchanged
         self.quarantined += other.quarantined
         self.deleted += other.deleted
+        self.field_notes += other.field_notes
         return self
 
     @property
@@ -226,4 +243,5 @@ class WriteCounts:
 
     def as_metadata(self) -> dict[str, int]:
         return {"inserted": self.inserted, "updated": self.updated, "unchanged": self.unchanged,
-                "quarantined": self.quarantined, "marked_deleted": self.deleted}
+                "quarantined": self.quarantined, "marked_deleted": self.deleted,
+                "field_notes": self.field_notes}

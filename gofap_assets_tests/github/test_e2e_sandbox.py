@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from gofap_assets.cli.main import main
+from gofap_assets.github.sync import CHILD_TYPES
 from gofap_assets.sandbox.github import GitHubApp, GitHubWorld
 from gofap_assets.sandbox.server import SandboxServer
 from gofap_assets_tests.groundtruth import differences, expected, warehouse_rows
@@ -46,6 +47,14 @@ def github_truth(world: GitHubWorld) -> dict:
     return expected(world.expected_rows())
 
 
+EVERY_TYPE = {"repository", *CHILD_TYPES}
+
+
+def assert_every_type(rows: dict) -> None:
+    """The comparison means something for each type: the world holds some of every one."""
+    assert {key[1] for key in rows} == EVERY_TYPE
+
+
 def test_first_incremental_and_full_sync_match_the_ground_truth(
         env: dict[str, str], world: GitHubWorld, server: SandboxServer,
         capsys: pytest.CaptureFixture[str]) -> None:
@@ -53,11 +62,16 @@ def test_first_incremental_and_full_sync_match_the_ground_truth(
     assert main(["init-db"]) == 0
     assert main(["sync", "--service", "github"]) == 0
     assert differences(warehouse_rows(url, "github"), github_truth(world)) == {}
+    assert_every_type(github_truth(world))
     out = capsys.readouterr().out
     assert "github_issues:" in out and "new" in out
 
     changed = world.mutate(0.05, seed=11)
     assert changed["issues_edited"] + changed.get("issues_closed", 0) > 0
+    for kind in ("comments_created", "comments_edited", "reviews_submitted", "labels_edited",
+                 "milestones_edited", "releases_created", "comments_deleted", "labels_deleted",
+                 "milestones_deleted", "releases_deleted"):
+        assert changed[kind] > 0, kind
     server.reset_stats()
     assert main(["sync", "--service", "github"]) == 0
     actual = warehouse_rows(url, "github")
@@ -74,6 +88,8 @@ def test_first_incremental_and_full_sync_match_the_ground_truth(
     deleted = warehouse_rows(url, "github", include_deleted=True).keys() - github_truth(
         world).keys()
     assert {key[1:] for key in deleted} == world.deleted_ids()
+    assert {"issue_comment", "label", "milestone", "release"} <= {
+        data_type for data_type, _id in world.deleted_ids()}
 
 
 def test_an_idle_organization_is_answered_with_304s(env: dict[str, str],
@@ -82,10 +98,11 @@ def test_an_idle_organization_is_answered_with_304s(env: dict[str, str],
         server.reset_stats()
         assert main(["sync", "--service", "github"]) == 0
     stats = server.stats
-    # 3 normal + archived + empty + no-issues repositories, 3 endpoints, plus the listing;
-    # only the listing and the two "nothing here" answers (409, 410) are not 304.
-    assert stats.requests == 6 * 3 + 1
-    assert stats.not_modified == stats.requests - 3
+    # 3 normal + archived + empty + no-issues repositories, 8 listings each (reviews cost
+    # nothing while no pull request changed), plus the repository listing; only that and the
+    # three "nothing here" answers (409 commits, 410 issues and their comments) are not 304.
+    assert stats.requests == 6 * 8 + 1
+    assert stats.not_modified == stats.requests - 4
 
 
 def test_one_failing_repository_does_not_lose_the_others(

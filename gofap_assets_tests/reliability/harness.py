@@ -19,9 +19,13 @@ from gofap_assets.github.client import GitHubClient
 from gofap_assets.github.models import commit_record
 from gofap_assets.github.sync import (
     COMMITS,
+    ISSUE_COMMENTS,
     ISSUES,
     PULL_REQUESTS,
+    REPOSITORY_ENDPOINTS,
+    REVIEW_COMMENTS,
     Endpoint,
+    sync_pull_request_reviews,
     sync_repositories,
     sync_repository_endpoint,
 )
@@ -39,14 +43,15 @@ from gofap_assets_tests.groundtruth import differences, expected, warehouse_rows
 
 GITHUB_TOKEN = "ghp_RELIABILITY0secret0token0d41d8cd98f"
 LINEAR_KEY = "lin_api_RELIABILITY0secret0key0e3b0c44298"
-ENDPOINTS = (ISSUES, PULL_REQUESTS, COMMITS)
+ENDPOINTS = (ISSUES, PULL_REQUESTS, COMMITS, ISSUE_COMMENTS, REVIEW_COMMENTS)
+"""The listings whose cursor is an item timestamp (what `cursor_violations` can judge)."""
 GOFAP_CLI = str(Path(sys.executable).with_name("gofap-import"))
 _OUR_VARS = ("GITHUB_", "LINEAR_", "GOFAP_", "DAGSTER_", "DATABASE_URL", "LOG_LEVEL", "LOG_FILE",
              "MAX_RETRIES", "TIMEOUT_SECONDS", "SYNC_INTERVAL_MINUTES")
 
 
 def small_world(seed: int, **options: Any) -> GitHubWorld:
-    """One normal repository plus the three special ones: 13 requests for a first sync."""
+    """One normal repository plus the three special ones (archived, empty, issues disabled)."""
     sizes = {"repos": 1, "issues_per_repo": 25, "commits_per_repo": 12}
     return GitHubWorld(seed, **{**sizes, **options})
 
@@ -188,12 +193,13 @@ def github_client(server: SandboxServer, world: GitHubWorld, *, sleep: Callable[
 
 def direct_sync(client: GitHubClient, warehouse: Warehouse, *, full: bool = False,
                 concurrency: int = 4) -> list[str]:
-    """Listing, then every (repository, endpoint) in a pool; returns the failures' messages."""
+    """Listing, then every (repository, endpoint) in a pool, then every repository's reviews
+    (which follow the pull requests just written); returns the failures' messages."""
     try:
         listing = sync_repositories(client, warehouse, full=full)
     except ApiError as exc:
         return [f"listing: {exc}"]
-    work = [(name, endpoint) for name in listing.names for endpoint in ENDPOINTS]
+    work = [(name, endpoint) for name in listing.names for endpoint in REPOSITORY_ENDPOINTS]
 
     def one(job: tuple[str, Endpoint]) -> str | None:
         name, endpoint = job
@@ -203,8 +209,16 @@ def direct_sync(client: GitHubClient, warehouse: Warehouse, *, full: bool = Fals
             return f"{name} {endpoint.data_type}: {exc}"
         return None
 
+    def reviews(name: str) -> str | None:
+        try:
+            sync_pull_request_reviews(client, warehouse, name, full=full)
+        except ApiError as exc:
+            return f"{name} pull_request_review: {exc}"
+        return None
+
     with ThreadPoolExecutor(concurrency) as pool:
-        return [error for error in pool.map(one, work) if error]
+        errors = [error for error in pool.map(one, work) if error]
+        return errors + [error for error in pool.map(reviews, listing.names) if error]
 
 
 def linear_client(server: SandboxServer, *, sleep: Callable[[float], None],

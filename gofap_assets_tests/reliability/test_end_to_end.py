@@ -180,12 +180,17 @@ def test_every_command_on_both_warehouses_and_dagster_storages(
         url, "SELECT source, data_type, external_id FROM imported_data")}
     gone &= imported  # (a deleted repository's last changes were never imported)
     assert gone and marked == gone
+    assert {"issue_comment", "review_comment", "pull_request_review", "label", "milestone",
+            "release"} <= {data_type for _s, data_type, _i in gone}
     visible = {(r["source"], r["data_type"], r["external_id"]) for r in listed}
     assert not visible & gone and gone <= {(r["source"], r["data_type"], r["external_id"])
                                           for r in everything}
     views = {"github_repositories": "repository", "github_issues": "issue",
              "github_pull_requests": "pull_request", "github_commits": "commit",
-             "linear_issues": "issue"}
+             "github_issue_comments": "issue_comment", "github_review_comments":
+             "review_comment", "github_pull_request_reviews": "pull_request_review",
+             "github_labels": "label", "github_milestones": "milestone",
+             "github_releases": "release", "linear_issues": "issue"}
     for view, data_type in views.items():
         source = view.split("_")[0]
         in_view = {r[0] for r in _rows(url, f"SELECT external_id FROM {view}")}

@@ -101,7 +101,8 @@ def test_headers_and_rate_limit_budget(world: GitHubWorld) -> None:
 def test_unsupported_api_version_and_unknown_routes(app: GitHubApp) -> None:
     assert get(app, "/user", headers={"X-GitHub-Api-Version": "2021-01-01"}).status == 400
     assert get(app, "/user", headers={"X-GitHub-Api-Version": "2026-03-10"}).status == 200
-    for path in ("/nothing", "/repos/acme", "/repos/acme/api/labels", "/repositories/x"):
+    for path in ("/nothing", "/repos/acme", "/repos/acme/api/hooks", "/repositories/x",
+                 "/repos/acme/api/pulls/x/reviews", "/repos/acme/api/issues/comments/x/y"):
         response = get(app, path)
         assert response.status == 404 and body(response)["message"] == "Not Found"
     assert get(app, "/user", method="POST").status == 404

@@ -85,6 +85,52 @@ def rows(client: httpx.Client, since: str | None = None) -> set[ExpectedRow]:
             message = commit["commit"]["message"]
             found.add(ExpectedRow("github", "commit", f"{name}@{commit['sha']}",
                                   message.split("\n", 1)[0].rstrip("\r"), None, message))
+        found |= activity_rows(client, name, pulls if isinstance(pulls, list) else [], since)
+    return found
+
+
+def _first_line(text: str) -> str:
+    return text.split("\n", 1)[0].rstrip("\r")
+
+
+def activity_rows(client: httpx.Client, name: str, pulls: list[dict[str, Any]],
+                  since: str | None) -> set[ExpectedRow]:
+    """Comments, reviews (of the pull requests updated since), labels, milestones, releases."""
+    found: set[ExpectedRow] = set()
+    extra = {"since": since} if since else {}
+    listings = {
+        "issue_comment": listing(client, f"repos/{name}/issues/comments", sort="updated",
+                                 direction="desc", **extra),
+        "review_comment": listing(client, f"repos/{name}/pulls/comments", sort="updated",
+                                  direction="desc", **extra),
+        "label": listing(client, f"repos/{name}/labels"),
+        "milestone": listing(client, f"repos/{name}/milestones", state="all"),
+        "release": listing(client, f"repos/{name}/releases"),
+    }
+    for data_type, result in listings.items():
+        if isinstance(result, int):
+            assert result in EMPTY_STATUSES | GONE_STATUSES, (name, data_type, result)
+            continue
+        for item in result:
+            if data_type in ("issue_comment", "review_comment"):
+                row = (_first_line(item["body"]), None, item["body"])
+            elif data_type == "label":
+                row = (item["name"], None, item["description"])
+            elif data_type == "milestone":
+                row = (item["title"], item["state"], item["description"])
+            else:
+                state = "draft" if item["draft"] else "prerelease" if item["prerelease"] \
+                    else "published"
+                row = (item["name"] or item["tag_name"], state, item["body"])
+            found.add(ExpectedRow("github", data_type, str(item["id"]), *row))
+    for pull in pulls:
+        if since is not None and pull["updated_at"] < since:
+            continue
+        reviews = listing(client, f"repos/{name}/pulls/{pull['number']}/reviews")
+        assert isinstance(reviews, list)
+        found |= {ExpectedRow("github", "pull_request_review", str(r["id"]),
+                              _first_line(r["body"]), r["state"].lower(), r["body"])
+                  for r in reviews}
     return found
 
 
@@ -115,7 +161,9 @@ def test_after_mutation_an_incremental_read_sees_every_change(client: httpx.Clie
     assert rows(client) == after
     gone = {(r.data_type, r.external_id) for r in before} - {
         (r.data_type, r.external_id) for r in after}
-    assert gone == world.deleted_ids() and len(gone) == counts["issues_deleted"]
+    assert gone == world.deleted_ids()
+    assert sum(1 for data_type, _id in gone if data_type == "issue") == counts["issues_deleted"]
+    assert {"label", "milestone", "release"} <= {data_type for data_type, _id in gone}
 
 
 def test_conditional_requests_over_the_socket(client: httpx.Client,

@@ -7,6 +7,7 @@ Official quirks tolerated, each because the real API contradicts its description
   GitHub really sends for unlinked emails. We add a `null` alternative.
 - `issue.state_reason` is `nullable: true` with an `enum` that lacks `null`; OAS 3.0.3 keeps the
   enum's constraint, so the `null` of every open issue is rejected. We add `null` to the enum.
+  The same holds for `pull-request-review-comment.start_side`, null on every single-line comment.
 - `pull-request-simple.head.repo` is not nullable, but is `null` when the fork was deleted
   (github/rest-api-description#1811). We allow `null` there.
 - `pull-request-simple.labels[].description` is a non-nullable string, while the same label in
@@ -80,6 +81,7 @@ def spec(raw_spec: dict[str, Any]) -> Spec:
     for field in ("author", "committer"):
         schemas["commit"]["properties"][field]["oneOf"].append({"enum": [None]})
     schemas["issue"]["properties"]["state_reason"]["enum"].append(None)
+    schemas["pull-request-review-comment"]["properties"]["start_side"]["enum"].append(None)
     pull = schemas["pull-request-simple"]["properties"]
     pull["labels"]["items"]["properties"]["description"]["nullable"] = True
     head = pull["head"]["properties"]
@@ -160,6 +162,34 @@ def test_every_issue_pull_request_and_commit(spec: Spec, app: GitHubApp,
     assert min(seen.values()) > 50, seen
 
 
+def test_every_comment_review_label_milestone_and_release(spec: Spec, app: GitHubApp,
+                                                         world: GitHubWorld) -> None:
+    listings = {
+        "issues/comments?sort=updated&direction=desc": "/repos/{owner}/{repo}/issues/comments",
+        "pulls/comments?sort=updated&direction=desc": "/repos/{owner}/{repo}/pulls/comments",
+        "labels": "/repos/{owner}/{repo}/labels",
+        "milestones?state=all": "/repos/{owner}/{repo}/milestones",
+        "releases": "/repos/{owner}/{repo}/releases",
+    }
+    reviews = spec.response("/repos/{owner}/{repo}/pulls/{pull_number}/reviews", 200)
+    seen = dict.fromkeys([*listings.values(), "reviews"], 0)
+    for name in readable(world):
+        repo = json.loads(get(app, f"/repos/{name}").body)
+        for query, operation in listings.items():
+            if "issues" in query and not repo["has_issues"]:
+                assert get(app, f"/repos/{name}/{query}").status == 410
+                continue
+            sep = "&" if "?" in query else "?"
+            page = read_all(app, f"/repos/{name}/{query}{sep}per_page=100")
+            assert errors(spec.response(operation, 200), page) == [], (name, query)
+            seen[operation] += len(page)
+        for pull in read_all(app, f"/repos/{name}/pulls?state=all&per_page=100")[:40]:
+            page = read_all(app, f"/repos/{name}/pulls/{pull['number']}/reviews?per_page=100")
+            assert errors(reviews, page) == [], (name, pull["number"])
+            seen["reviews"] += len(page)
+    assert min(seen.values()) > 5, seen
+
+
 def test_error_bodies(spec: Spec, app: GitHubApp) -> None:
     basic = spec.component("basic-error")
     cases = {
@@ -168,6 +198,9 @@ def test_error_bodies(spec: Spec, app: GitHubApp) -> None:
         "/repos/acme/empty-sandbox/commits": (409, "/repos/{owner}/{repo}/commits"),
         "/repos/acme/api/issues?state=bogus": (422, "/repos/{owner}/{repo}/issues"),
         "/repos/acme/design-assets/issues": (410, None),
+        "/repos/acme/design-assets/issues/comments": (410, None),
+        "/repos/acme/api/pulls/1/reviews": (404, None),
+        "/repos/acme/api/milestones?state=bogus": (422, None),
         "/repos/acme/dmca-takedown": (451, None),
         "/repos/acme/tos-blocked": (403, "/repos/{owner}/{repo}"),
     }
@@ -193,3 +226,5 @@ def test_the_tolerated_quirks_are_real(raw_spec: dict[str, Any], app: GitHubApp)
     assert plain and errors(strict.component("issue"), plain[0])
     labelled = [p for p in pulls if any(label["description"] is None for label in p["labels"])]
     assert labelled and errors(strict.component("pull-request-simple"), labelled[0])
+    remarks = read_all(app, "/repos/acme/api/pulls/comments?per_page=100")
+    assert remarks and errors(strict.component("pull-request-review-comment"), remarks[0])

@@ -3,7 +3,9 @@
 Auth, per-token rate-limit budgets and headers, Link pagination (issues' links point at
 `/repositories/{id}/...`, as GitHub's sometimes do, so clients must follow links rather than
 rebuild URLs), ETag/304, filters and their validation, and the error statuses real repositories
-produce: 301 renamed, 404 gone, 409 empty, 410 issues disabled, 403 blocked, 451 DMCA.
+produce: 301 renamed, 404 gone, 409 empty, 410 issues disabled, 403 blocked, 451 DMCA. Besides
+issues, pull requests and commits: the repository-wide comment listings, each pull request's
+reviews, labels, milestones and releases.
 """
 
 import hashlib
@@ -17,7 +19,8 @@ from typing import Any
 from urllib.parse import unquote, urlencode
 
 from gofap_assets.sandbox.app import Request, Response
-from gofap_assets.sandbox.github.generate import BLOCKED, DMCA, EMPTY, VANISHED, RepoMeta
+from gofap_assets.sandbox.github import activity as act
+from gofap_assets.sandbox.github.generate import BLOCKED, DMCA, EMPTY, VANISHED, RepoMeta, sha
 from gofap_assets.sandbox.github.render import Renderer, dumps, iso, node_id
 from gofap_assets.sandbox.github.world import GitHubWorld
 
@@ -174,10 +177,10 @@ class GitHubApp:
             case ["orgs", org, "repos"]:
                 self._org_or_404(org)
                 return self._org_repos(request)
-            case ["repos", owner, name, *rest] if len(rest) <= 1:
+            case ["repos", owner, name, *rest] if len(rest) <= 3:
                 return self._repo_resource(request, self._repo_by_name(request, owner, name,
                                                                        rest), rest)
-            case ["repositories", repo_id, *rest] if len(rest) <= 1 and repo_id.isdigit():
+            case ["repositories", repo_id, *rest] if len(rest) <= 3 and repo_id.isdigit():
                 repo = self.world.repository(int(repo_id))
                 if repo is None:
                     raise ApiError(404, "Not Found")
@@ -218,6 +221,18 @@ class GitHubApp:
                 return self._pulls(request, repo)
             case ["commits"]:
                 return self._commits(request, repo)
+            case ["issues", "comments"]:
+                return self._issue_comments(request, repo)
+            case ["pulls", "comments"]:
+                return self._review_comments(request, repo)
+            case ["pulls", number, "reviews"] if number.isdigit():
+                return self._reviews(request, repo, int(number))
+            case ["labels"]:
+                return self._labels(request, repo)
+            case ["milestones"]:
+                return self._milestones(request, repo)
+            case ["releases"]:
+                return self._releases(request, repo)
         raise ApiError(404, "Not Found")
 
     # -- listings ---------------------------------------------------------------------------
@@ -273,6 +288,93 @@ class GitHubApp:
         api = request.base_url
         body = _array(self.renderer.commit_json(api, repo, index) for index in commits)
         return _paged(request, body, total, page, per_page, request.path)
+
+    def _comment_listing(self, request: Request, comments: list[act.Comment],
+                         resource: str, sorts: Sequence[str]) -> tuple[list[act.Comment], int,
+                                                                        int, int]:
+        """The page of a repository-wide comment listing: `sort` (else creation order),
+        `direction` (only with `sort`), `since` (updated at or after)."""
+        sort = _choice(request, "sort", sorts, "", resource)
+        direction = _choice(request, "direction", ("asc", "desc"), "", resource)
+        since = _timestamp(request, "since", resource, ceil=True)
+        live = [c for c in comments if since is None or c.updated_at >= since]
+        if sort == "updated":
+            live.sort(key=lambda c: (c.updated_at, c.id), reverse=direction != "asc")
+        elif sort:
+            live.sort(key=lambda c: (c.created_at, c.id), reverse=direction == "desc")
+        else:
+            live.sort(key=lambda c: c.id)
+        page, per_page = _paging(request)
+        return live[(page - 1) * per_page: page * per_page], len(live), page, per_page
+
+    def _issue_comments(self, request: Request, repo: RepoMeta) -> Response:
+        if not repo.has_issues:
+            raise ApiError(410, "Issues are disabled for this repo",
+                           docs="https://docs.github.com/v3/issues/")
+        chosen, total, page, per_page = self._comment_listing(
+            request, self.world.activity(repo, "comments"), "IssueComment",
+            ("created", "updated"))
+        api = request.base_url
+        body = _array(dumps(self.renderer.issue_comment(
+            api, repo, c, self.world.is_pull_request(repo, c.number))) for c in chosen)
+        return _paged(request, body, total, page, per_page, request.path)
+
+    def _review_comments(self, request: Request, repo: RepoMeta) -> Response:
+        chosen, total, page, per_page = self._comment_listing(
+            request, self.world.activity(repo, "review_comments"), "PullRequestReviewComment",
+            ("created", "updated", "created_at"))
+        api = request.base_url
+        body = _array(dumps(self.renderer.review_comment(
+            api, repo, c, sha(self.world.seed, repo.id, c.number, "head"))) for c in chosen)
+        return _paged(request, body, total, page, per_page, request.path)
+
+    def _reviews(self, request: Request, repo: RepoMeta, number: int) -> Response:
+        if not self.world.is_pull_request(repo, number):
+            raise ApiError(404, "Not Found", docs=f"{DOCS}/pulls/reviews#list-reviews-for-a-"
+                                                  "pull-request")
+        reviews = sorted(self.world.activity(repo, "reviews", number=number),
+                         key=lambda r: (r.submitted_at, r.id))
+        page, per_page = _paging(request)
+        api = request.base_url
+        body = _array(dumps(self.renderer.review(api, repo, r))
+                      for r in reviews[(page - 1) * per_page: page * per_page])
+        return _paged(request, body, len(reviews), page, per_page, request.path)
+
+    def _labels(self, request: Request, repo: RepoMeta) -> Response:
+        labels = self.world.activity(repo, "labels")
+        page, per_page = _paging(request)
+        api = request.base_url
+        body = _array(dumps(self.renderer.label(api, repo, lb))
+                      for lb in labels[(page - 1) * per_page: page * per_page])
+        return _paged(request, body, len(labels), page, per_page, request.path)
+
+    def _milestones(self, request: Request, repo: RepoMeta) -> Response:
+        state = _choice(request, "state", ("open", "closed", "all"), "open", "Milestone")
+        sort = _choice(request, "sort", ("due_on", "completeness"), "due_on", "Milestone")
+        direction = _choice(request, "direction", ("asc", "desc"), "asc", "Milestone")
+        milestones = [m for m in self.world.activity(repo, "milestones")
+                      if state in ("all", m.state)]
+        if sort == "due_on":
+            milestones.sort(key=lambda m: (m.due_on is None, m.due_on or 0, m.number))
+        else:
+            milestones.sort(key=lambda m: m.number)
+        if direction == "desc":
+            milestones.reverse()
+        page, per_page = _paging(request)
+        api = request.base_url
+        body = _array(dumps(self.renderer.milestone(api, repo, m))
+                      for m in milestones[(page - 1) * per_page: page * per_page])
+        return _paged(request, body, len(milestones), page, per_page, request.path)
+
+    def _releases(self, request: Request, repo: RepoMeta) -> Response:
+        """Newest first, drafts included: the sandbox's credential has push access."""
+        releases = sorted(self.world.activity(repo, "releases"),
+                          key=lambda r: (r.created_at, r.id), reverse=True)
+        page, per_page = _paging(request)
+        api = request.base_url
+        body = _array(dumps(self.renderer.release(api, repo, r))
+                      for r in releases[(page - 1) * per_page: page * per_page])
+        return _paged(request, body, len(releases), page, per_page, request.path)
 
     def _org_repos(self, request: Request) -> Response:
         kind = _choice(request, "type", ("all", "public", "private", "forks", "sources",

@@ -13,6 +13,7 @@ import time
 from collections import OrderedDict
 from typing import Any
 
+from gofap_assets.sandbox.github import activity as act
 from gofap_assets.sandbox.github import content
 from gofap_assets.sandbox.github.generate import (
     USER_EMPTY,
@@ -362,4 +363,99 @@ class Renderer:
             "committer": self.user(api, commit.committer_user),
             "parents": [{"sha": parent, "url": f"{base}/commits/{parent}",
                          "html_url": f"{html}/{parent}"} for parent in commit.parents],
+        }
+
+    # -- comments, reviews, labels, milestones, releases -----------------------------------
+
+    def issue_comment(self, api: str, repo: RepoMeta, comment: act.Comment,
+                      is_pr: bool) -> dict[str, Any]:
+        """`issue-comment`: on a pull request too, named by its issue URL."""
+        base = f"{api}/repos/{repo.full_name}"
+        kind = "pull" if is_pr else "issues"
+        return {
+            "id": comment.id, "node_id": node_id("IC_kwDO", comment.id),
+            "url": f"{base}/issues/comments/{comment.id}",
+            "html_url": f"{WEB}/{repo.full_name}/{kind}/{comment.number}"
+                        f"#issuecomment-{comment.id}",
+            "body": comment.body, "user": self.user(api, comment.user),
+            "created_at": iso(comment.created_at), "updated_at": iso(comment.updated_at),
+            "issue_url": f"{base}/issues/{comment.number}",
+            "author_association": "MEMBER", "performed_via_github_app": None,
+            "reactions": self._reactions(f"{base}/issues/comments/{comment.id}",
+                                         (0,) * 8),
+        }
+
+    def review_comment(self, api: str, repo: RepoMeta, comment: act.Comment,
+                       head_sha: str) -> dict[str, Any]:
+        """`pull-request-review-comment`, linked to its review."""
+        base = f"{api}/repos/{repo.full_name}"
+        url = f"{base}/pulls/comments/{comment.id}"
+        html = f"{WEB}/{repo.full_name}/pull/{comment.number}#discussion_r{comment.id}"
+        pull = f"{base}/pulls/{comment.number}"
+        return {
+            "url": url, "pull_request_review_id": comment.review_id, "id": comment.id,
+            "node_id": node_id("PRRC_kwDO", comment.id),
+            "diff_hunk": "@@ -1,3 +1,4 @@\n context\n-old\n+new", "path": comment.path,
+            "position": 3, "original_position": 3, "commit_id": head_sha,
+            "original_commit_id": head_sha, "user": self.user(api, comment.user),
+            "body": comment.body, "created_at": iso(comment.created_at),
+            "updated_at": iso(comment.updated_at), "html_url": html,
+            "pull_request_url": pull, "author_association": "MEMBER",
+            "_links": {"self": {"href": url}, "html": {"href": html},
+                       "pull_request": {"href": pull}},
+            "start_line": None, "original_start_line": None, "start_side": None,
+            "line": 3, "original_line": 3, "side": "RIGHT", "subject_type": "line",
+            "reactions": self._reactions(url, (0,) * 8),
+        }
+
+    def review(self, api: str, repo: RepoMeta, review: act.Review) -> dict[str, Any]:
+        """`pull-request-review`."""
+        pull = f"{api}/repos/{repo.full_name}/pulls/{review.number}"
+        html = f"{WEB}/{repo.full_name}/pull/{review.number}#pullrequestreview-{review.id}"
+        return {
+            "id": review.id, "node_id": node_id("PRR_kwDO", review.id),
+            "user": self.user(api, review.user), "body": review.body, "state": review.state,
+            "html_url": html, "pull_request_url": pull,
+            "_links": {"html": {"href": html}, "pull_request": {"href": pull}},
+            "submitted_at": iso(review.submitted_at), "commit_id": review.commit_id,
+            "author_association": "MEMBER",
+        }
+
+    def label(self, api: str, repo: RepoMeta, label: act.Label) -> dict[str, Any]:
+        return {"id": label.id, "node_id": node_id("LA_kwDO", label.id),
+                "url": f"{api}/repos/{repo.full_name}/labels/{label.name}",
+                "name": label.name, "description": label.description, "color": label.color,
+                "default": label.default}
+
+    def milestone(self, api: str, repo: RepoMeta, milestone: act.Milestone) -> dict[str, Any]:
+        url = f"{api}/repos/{repo.full_name}/milestones/{milestone.number}"
+        return {
+            "url": url, "html_url": f"{WEB}/{repo.full_name}/milestone/{milestone.number}",
+            "labels_url": f"{url}/labels", "id": milestone.id,
+            "node_id": node_id("MI_kwDO", milestone.id), "number": milestone.number,
+            "state": milestone.state, "title": milestone.title,
+            "description": milestone.description, "creator": self.user(api, 0),
+            "open_issues": 4, "closed_issues": 8, "created_at": iso(milestone.created_at),
+            "updated_at": iso(milestone.updated_at), "closed_at": iso(milestone.closed_at),
+            "due_on": iso(milestone.due_on),
+        }
+
+    def release(self, api: str, repo: RepoMeta, release: act.Release) -> dict[str, Any]:
+        base = f"{api}/repos/{repo.full_name}"
+        url = f"{base}/releases/{release.id}"
+        author = self.user(api, release.author)
+        return {
+            "url": url, "html_url": f"{WEB}/{repo.full_name}/releases/tag/{release.tag}",
+            "assets_url": f"{url}/assets",
+            "upload_url": f"https://uploads.github.com/repos/{repo.full_name}/releases/"
+                          f"{release.id}/assets{{?name,label}}",
+            "tarball_url": f"{base}/tarball/{release.tag}",
+            "zipball_url": f"{base}/zipball/{release.tag}", "id": release.id,
+            "node_id": node_id("RE_kwDO", release.id), "tag_name": release.tag,
+            "target_commitish": repo.default_branch, "name": release.name,
+            "body": release.body, "draft": release.draft, "prerelease": release.prerelease,
+            "immutable": False, "created_at": iso(release.created_at),
+            "published_at": iso(release.published_at),
+            "updated_at": iso(release.published_at or release.created_at),
+            "author": author if author else self.person(api, content.GHOST), "assets": [],
         }

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from gofap_assets.sandbox.github import activity as act
 from gofap_assets.sandbox.github import content
 from gofap_assets.sandbox.github.generate import (
     ARCHIVED,
@@ -48,7 +49,13 @@ SCALES: dict[str, dict[str, int]] = {
 MUTATION_KEYS = ("issues_edited", "issues_closed", "issues_reopened", "issues_created",
                  "issues_deleted", "pulls_edited", "pulls_merged", "pulls_closed",
                  "pulls_created", "commits_created", "repos_archived", "repos_deleted",
-                 "repos_renamed")
+                 "repos_renamed", "pulls_reviewed", "comments_created", "comments_edited",
+                 "comments_deleted", "reviews_submitted", "review_comments_created",
+                 "review_comments_edited", "review_comments_deleted", "labels_created",
+                 "labels_edited", "labels_deleted", "milestones_created", "milestones_edited",
+                 "milestones_deleted", "releases_created", "releases_edited",
+                 "releases_deleted")
+"""`pulls_reviewed`: pull requests no other change touched, bumped by a new review."""
 
 _REPO_NAMES = ["api", "web", "ledger", "billing-service", "payments.core", "data_pipeline",
                "docs", "infra", "mobile-app", "auth", "search", "notifications", "reporting",
@@ -106,6 +113,7 @@ class GitHubWorld:
         self._orders: dict[tuple[int, str, str], list[int]] = {}
         self._listings: OrderedDict[tuple[Any, ...], list[int]] = OrderedDict()
         self._deleted: set[tuple[str, str]] = set()
+        self._activity: dict[int, act.RepoActivity] = {}
         self._renames: dict[str, str] = {}
         self._version = 0
         self._mutations = 0
@@ -225,6 +233,19 @@ class GitHubWorld:
         with self._lock:
             return self._commit(self._repos[repo_index], index)
 
+    def activity(self, repo: RepoMeta, kind: str, *, number: int | None = None) -> list[Any]:
+        """Snapshots of the repository's live `comments`, `review_comments`, `reviews`,
+        `labels`, `milestones` or `releases` (of pull request `number` only, if given)."""
+        with self._lock:
+            items = getattr(self._activity_of(self._repos[repo.index]), kind)
+            return [copy.copy(item) for item in items if not item.deleted
+                    and (number is None or item.number == number)]
+
+    def is_pull_request(self, repo: RepoMeta, number: int) -> bool:
+        with self._lock:
+            skels = self._skeleton_list(self._repos[repo.index])
+            return 0 < number < len(skels) and skels[number].is_pr and not skels[number].deleted
+
     def size(self) -> dict[str, int]:
         """Counts from metadata alone (no generation): what a full sync will read."""
         with self._lock:
@@ -271,6 +292,14 @@ class GitHubWorld:
             if content_fields:
                 item = replace(item, **content_fields)
         return item
+
+    def _activity_of(self, repo: RepoMeta) -> act.RepoActivity:
+        found = self._activity.get(repo.index)
+        if found is None:
+            found = act.generate(self.seed, repo, self._skeleton_list(repo), len(self.people),
+                                 with_releases=repo.kind in (NORMAL, ARCHIVED))
+            self._activity[repo.index] = found
+        return found
 
     def _commit_date(self, repo: RepoMeta, index: int) -> int:
         if index >= repo.base_commits:
@@ -379,10 +408,13 @@ class GitHubWorld:
                 counts["pulls_edited" if skel.is_pr else "issues_edited"] += 1
         chosen = set(touched)
         deletable = [n for n in live if n not in chosen and not skels[n].is_pr]
+        activity = self._activity_of(repo)
         for number in rng.sample(deletable, min(len(deletable), len(touched) // 10)):
             self._set(repo, number, moment, deleted=True)
             self._deleted.add(("issue", str(repo.issue_id(number))))
+            self._deleted.update(activity.on_deleted_item(number))
             counts["issues_deleted"] += 1
+        self._mutate_activity(repo, touched, moment, counts)
         for _ in range(max(1, len(touched) // 4)):
             is_pr = repo.pr_every > 0 and rng.random() < 1 / repo.pr_every
             self._set(repo, repo.numbers + 1, moment, created_at=moment, state="open",
@@ -396,6 +428,104 @@ class GitHubWorld:
             repo.pushed_at = moment
             counts["commits_created"] += added
         self._touch_repo(repo, None)
+
+    def _mutate_activity(self, repo: RepoMeta, touched: list[int], moment: int,
+                         counts: dict[str, int]) -> None:
+        """Comments and reviews on touched items (already updated at `moment`, as GitHub bumps
+        an item's `updated_at` for both); edits and deletions of comments, labels, milestones
+        and releases. Its own random stream, so the items' mutations stay as they were."""
+        rng = random.Random(mix(self.seed, self._mutations, repo.index, moment, 10))
+        activity = self._activity_of(repo)
+        skels = self._skeleton_list(repo)
+        people = len(self.people)
+        for number in touched:
+            if skels[number].deleted:
+                continue
+            if repo.has_issues and rng.random() < 0.3:
+                activity.comments.append(act.Comment(
+                    activity.new_comment_id(repo), number, act.person(rng, people),
+                    act.comment_body(rng), moment, moment))
+                counts["comments_created"] += 1
+            if skels[number].is_pr and rng.random() < 0.8:
+                self._review(repo, activity, rng, number, moment, counts)
+        if not any(r.submitted_at == moment for r in activity.reviews):
+            pulls = [n for n in range(1, len(skels)) if skels[n].is_pr and not skels[n].deleted]
+            if pulls:  # a review bumps its pull request's `updated_at`, as on GitHub
+                number = rng.choice(pulls)
+                self._set(repo, number, moment)
+                counts["pulls_reviewed"] += 1
+                self._review(repo, activity, rng, number, moment, counts)
+        for kind, items, data_type in (("comments", activity.comments, "issue_comment"),
+                                       ("review_comments", activity.review_comments,
+                                        "review_comment")):
+            live = [c for c in items if not c.deleted and c.updated_at < moment]
+            for comment in rng.sample(live, min(len(live), max(1, len(live) // 20))):
+                comment.body = act.comment_body(rng) + " (edited)"
+                comment.updated_at = moment
+                counts[f"{kind}_edited"] += 1
+            live = [c for c in items if not c.deleted and c.updated_at < moment]
+            for comment in rng.sample(live, max(0, min(len(live) - 1, max(1, len(live) // 40)))):
+                comment.deleted = True
+                self._deleted.add((data_type, str(comment.id)))
+                counts[f"{kind}_deleted"] += 1
+        self._mutate_catalogue(repo, activity, rng, moment, counts)
+
+    def _review(self, repo: RepoMeta, activity: act.RepoActivity, rng: random.Random,
+                number: int, moment: int, counts: dict[str, int]) -> None:
+        before = len(activity.review_comments)
+        act.add_review(activity, repo, rng, len(self.people), number, moment, self.seed)
+        counts["reviews_submitted"] += 1
+        counts["review_comments_created"] += len(activity.review_comments) - before
+
+    def _mutate_catalogue(self, repo: RepoMeta, activity: act.RepoActivity,
+                          rng: random.Random, moment: int, counts: dict[str, int]) -> None:
+        """Labels, milestones and releases: one created, one edited, an unused one deleted."""
+        labels = [lb for lb in activity.labels if not lb.deleted]
+        unused = [lb for lb in labels if lb.index >= len(content.LABELS)]
+        if unused:
+            unused[0].deleted = True
+            self._deleted.add(("label", str(unused[0].id)))
+            counts["labels_deleted"] += 1
+        edited = rng.choice([lb for lb in labels if not lb.deleted])
+        edited.description = f"{content.title(rng)} (edited)"
+        counts["labels_edited"] += 1
+        index = len(activity.labels)
+        activity.labels.append(act.Label(
+            index, act.LABEL_ID_BASE + repo.index * 100 + index, f"area-{index}",
+            f"{rng.randrange(1 << 24):06x}", None, False))
+        counts["labels_created"] += 1
+        if not activity.milestones:
+            return
+        live = [m for m in activity.milestones if not m.deleted]
+        doomed = next((m for m in live if m.number == 3), None)
+        if doomed is not None:
+            doomed.deleted = True
+            self._deleted.add(("milestone", str(doomed.id)))
+            counts["milestones_deleted"] += 1
+        first = next(m for m in live if m.number == 1)
+        first.description = content.title(rng)
+        first.updated_at = moment
+        counts["milestones_edited"] += 1
+        number = max(m.number for m in activity.milestones) + 1
+        activity.milestones.append(act.Milestone(
+            act.MILESTONE_ID_BASE + 5_000_000 + repo.index * 1000 + number, number,
+            f"Sprint {number}", "open", None, moment, moment, None, moment + 14 * DAY))
+        counts["milestones_created"] += 1
+        releases = [r for r in activity.releases if not r.deleted]
+        draft = next((r for r in releases if r.draft), None)
+        if draft is not None:
+            draft.deleted = True
+            self._deleted.add(("release", str(draft.id)))
+            counts["releases_deleted"] += 1
+        published = [r for r in releases if not r.draft]
+        if published:
+            published[0].body = content.body(rng) or "Notes (edited)"
+            counts["releases_edited"] += 1
+        version = len(activity.releases) + 2
+        activity.releases.append(act.Release(
+            activity.new_release_id(repo), f"v{version}.0.0", f"Version {version}",
+            content.body(rng), False, False, rng.randrange(len(self.people)), moment, moment))
+        counts["releases_created"] += 1
 
     def _edit(self, repo: RepoMeta, number: int, rng: random.Random, moment: int) -> None:
         old = self._item(repo, number)
@@ -494,9 +624,31 @@ class GitHubWorld:
         for index in range(repo.commits):
             commit = self._commit(repo, index)
             rows.append(ExpectedRow("github", "commit", f"{repo.full_name}@{commit.sha}",
-                                    commit.message.split("\n", 1)[0].rstrip("\r"), None,
-                                    commit.message))
+                                    _first_line(commit.message), None, commit.message))
+        return rows + self._activity_rows(repo)
+
+    def _activity_rows(self, repo: RepoMeta) -> list[ExpectedRow]:
+        activity = self._activity_of(repo)
+        rows = [ExpectedRow("github", "issue_comment", str(c.id), _first_line(c.body), None,
+                            c.body) for c in activity.comments if not c.deleted]
+        rows += [ExpectedRow("github", "review_comment", str(c.id), _first_line(c.body), None,
+                             c.body) for c in activity.review_comments if not c.deleted]
+        rows += [ExpectedRow("github", "pull_request_review", str(r.id), _first_line(r.body),
+                             r.state.lower(), r.body) for r in activity.reviews
+                 if not r.deleted]
+        rows += [ExpectedRow("github", "label", str(lb.id), lb.name, None, lb.description)
+                 for lb in activity.labels if not lb.deleted]
+        rows += [ExpectedRow("github", "milestone", str(m.id), m.title, m.state,
+                             m.description) for m in activity.milestones if not m.deleted]
+        rows += [ExpectedRow("github", "release", str(r.id), r.name or r.tag,
+                             "draft" if r.draft else "prerelease" if r.prerelease
+                             else "published", r.body)
+                 for r in activity.releases if not r.deleted]
         return rows
+
+
+def _first_line(text: str) -> str:
+    return text.split("\n", 1)[0].rstrip("\r")
 
 
 def _repo_name(index: int) -> str:
