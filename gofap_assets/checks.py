@@ -22,6 +22,7 @@ from gofap_assets.warehouse.schema import imported_data, sync_history
 NO_DUPLICATE_KEYS = "no_duplicate_keys"
 PARENT_REPOSITORY_IMPORTED = "parent_repository_imported"
 PARENT_TEAM_IMPORTED = "parent_team_imported"
+PARENT_ISSUE_IMPORTED = "parent_issue_imported"
 FRESH_WITHIN_INTERVAL = "fresh_within_interval"
 SYNC_SUCCESS_RATE = "sync_success_rate"
 CONNECTION_HEALTHY = "connection_healthy"
@@ -31,6 +32,9 @@ SUCCESS_RATE_WINDOW = 20
 FRESHNESS_INTERVALS = 2
 """Stale after this many intervals without a materialization: one missed sync is tolerated."""
 SAMPLE = 10
+REFERENCE_SLACK = timedelta(hours=1)
+"""Reference checks look this much further back than the previous sync: the service's clock
+stamps `external_updated_at`, not ours."""
 
 WARN = dg.AssetCheckSeverity.WARN
 
@@ -52,11 +56,25 @@ TEAM = Parent(PARENT_TEAM_IMPORTED, "team", imported_data.c.processed_data["key"
 
 
 @dataclass(frozen=True)
+class Reference:
+    """A child row names its parent's `external_id` in a `processed_data` field."""
+
+    check_name: str
+    field: str
+    data_type: str
+    noun: str
+
+
+ISSUE = Reference(PARENT_ISSUE_IMPORTED, "issue_id", "issue", "issue")
+
+
+@dataclass(frozen=True)
 class AssetRules:
     asset: str
     source: str
     data_type: str
     parent: Parent | None = None
+    reference: Reference | None = None
     service_health: bool = False
     """Carries the service-wide checks (success rate, connection): its listing asset does."""
 
@@ -73,7 +91,11 @@ RULES = (
     AssetRules("linear_teams", "linear", "team", service_health=True),
     AssetRules("linear_users", "linear", "user"),
     AssetRules("linear_projects", "linear", "project"),
+    AssetRules("linear_labels", "linear", "label"),
     AssetRules("linear_issues", "linear", "issue", TEAM),
+    AssetRules("linear_comments", "linear", "comment", reference=ISSUE),
+    AssetRules("linear_cycles", "linear", "cycle", TEAM),
+    AssetRules("linear_workflow_states", "linear", "workflow_state", TEAM),
 )
 
 
@@ -109,6 +131,45 @@ def orphans(warehouse: Warehouse, source: str, data_type: str,
         counts: dict[str | None, int] = {key: int(n) for key, n in conn.execute(children)}
         known = set(conn.execute(parents).scalars())
     return {key: n for key, n in counts.items() if key is None or key not in known}
+
+
+def dangling_references(warehouse: Warehouse, source: str, data_type: str,
+                        reference: Reference, since: datetime | None) -> dict[str | None, int]:
+    """Live rows changed since `since` (all of them without it) whose parent is not live,
+    counted by the parent id they name.
+
+    Reads only the changed rows (through the `external_updated_at` index) and looks their
+    parents up by id (the identity index): its cost follows a sync's changes, not the tables.
+    """
+    t = imported_data.c
+    named = t.processed_data[reference.field].as_string()
+    children = (sa.select(named, sa.func.count())
+                .where(t.source == source, t.data_type == data_type, t.deleted_at.is_(None))
+                .group_by(named))
+    if since is not None:
+        children = children.where(t.external_updated_at >= since)
+    with warehouse.engine.connect() as conn:
+        counts: dict[str | None, int] = {key: int(n) for key, n in conn.execute(children)}
+        wanted = sorted(key for key in counts if key is not None)
+        known: set[str] = set()
+        for start in range(0, len(wanted), 500):
+            known.update(conn.execute(sa.select(t.external_id).where(
+                t.source == source, t.data_type == reference.data_type,
+                t.external_id.in_(wanted[start:start + 500]),
+                t.deleted_at.is_(None))).scalars())
+    return {key: n for key, n in counts.items() if key is None or key not in known}
+
+
+def previous_sync(instance: dg.DagsterInstance, key: dg.AssetKey) -> datetime | None:
+    """When the asset was materialized before the run of its latest materialization."""
+    latest = instance.get_latest_materialization_event(key)
+    if latest is None:
+        return None
+    run = instance.get_run_record_by_id(latest.run_id)
+    started = run.start_time if run is not None and run.start_time else latest.timestamp
+    earlier = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=key, before_timestamp=started), limit=1).records
+    return datetime.fromtimestamp(earlier[0].timestamp, UTC) if earlier else None
 
 
 def latest_attempt(warehouse: Warehouse, service: str) -> tuple[bool, str | None,
@@ -161,6 +222,23 @@ def _parents_imported(store: Warehouse, rules: AssetRules,
         f"(or is marked deleted): {', '.join(named)}",
         metadata={"orphan_rows": rows, "missing_parents": len(missing),
                   "sample": ", ".join(named)})
+
+
+def _references_imported(context: dg.AssetCheckExecutionContext, store: Warehouse,
+                         rules: AssetRules, reference: Reference) -> dg.AssetCheckResult:
+    previous = previous_sync(context.instance, rules.key)
+    since = previous - REFERENCE_SLACK if previous is not None else None
+    missing = dangling_references(store, rules.source, rules.data_type, reference, since)
+    rows = sum(missing.values())
+    named = sorted((k if k is not None else "(none)" for k in missing), key=str)[:SAMPLE]
+    scope = f"changed since {since:%Y-%m-%d %H:%M}Z" if since is not None else "all"
+    return dg.AssetCheckResult(
+        check_name=reference.check_name, asset_key=rules.key, passed=not missing,
+        description=None if not missing else
+        f"{rows} live {rules.data_type} rows ({scope}) name a {reference.noun} that is not "
+        f"imported (or is marked deleted): {', '.join(named)}",
+        metadata={"orphan_rows": rows, "missing_parents": len(missing),
+                  "rows_checked": scope, "sample": ", ".join(named)})
 
 
 def freshness(rules: AssetRules, state: ServiceState, last: datetime | None,
@@ -251,6 +329,11 @@ def _specs(rules: AssetRules) -> list[dg.AssetCheckSpec]:
             rules.parent.check_name, asset=rules.key, blocking=True,
             description=f"Every live {rules.data_type} row belongs to an imported, live "
             f"{rules.parent.data_type}."))
+    if rules.reference is not None:
+        specs.append(dg.AssetCheckSpec(
+            rules.reference.check_name, asset=rules.key, blocking=True,
+            description=f"Every {rules.data_type} row changed since the previous sync names an "
+            f"imported, live {rules.reference.data_type}."))
     specs.append(dg.AssetCheckSpec(
         FRESH_WITHIN_INTERVAL, asset=rules.key,
         description=f"Materialized within {FRESHNESS_INTERVALS} sync intervals of the "
@@ -278,6 +361,8 @@ def _asset_checks(rules: AssetRules) -> dg.AssetChecksDefinition:
         yield _no_duplicates(store, rules)
         if rules.parent is not None:
             yield _parents_imported(store, rules, rules.parent)
+        if rules.reference is not None:
+            yield _references_imported(context, store, rules, rules.reference)
         yield _fresh(context, store, rules)
         if rules.service_health:
             yield _success_rate(store, rules)

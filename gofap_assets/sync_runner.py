@@ -34,8 +34,10 @@ PLANS = {
     "github": ServicePlan("github", ("github_repositories",),
                           ("github_issues", "github_pull_requests", "github_commits"),
                           "github_repositories"),
-    "linear": ServicePlan("linear", ("linear_teams", "linear_users", "linear_projects"),
-                          ("linear_issues",), "linear_teams"),
+    "linear": ServicePlan("linear", ("linear_teams", "linear_users", "linear_projects",
+                                     "linear_labels"),
+                          ("linear_issues", "linear_comments", "linear_cycles",
+                           "linear_workflow_states"), "linear_teams"),
 }
 
 

@@ -7,8 +7,10 @@ import respx
 import sqlalchemy as sa
 
 from gofap_assets.checks import (
+    ISSUE,
     RULES,
     TEAM,
+    dangling_references,
     duplicate_keys,
     freshness,
     orphans,
@@ -46,7 +48,12 @@ def seed_consistent(store: Warehouse) -> None:
          record("github", "commit", "acme/api@abc", parent="acme/api"),
          record("linear", "team", "t-1", title="Engineering", processed={"key": "ENG"}),
          record("linear", "issue", "i-1", parent="ENG"),
-         record("linear", "user", "u-1"), record("linear", "project", "p-1"))
+         record("linear", "user", "u-1"), record("linear", "project", "p-1"),
+         record("linear", "comment", "c-1", parent="ENG",
+                processed={"id": "c-1", "issue_id": "i-1"}),
+         record("linear", "cycle", "cy-1", parent="ENG"),
+         record("linear", "workflow_state", "ws-1", parent="ENG"),
+         record("linear", "label", "l-1"))
 
 
 def test_a_consistent_warehouse_passes_every_integrity_check(
@@ -60,8 +67,9 @@ def test_a_consistent_warehouse_passes_every_integrity_check(
                                    definitions(settings).asset_checks or [])
     integrity = {k: e for k, e in evaluations.items()
                  if k[1] in ("no_duplicate_keys", "parent_repository_imported",
-                             "parent_team_imported")}
-    assert len(integrity) == 8 + 4
+                             "parent_team_imported", "parent_issue_imported")}
+    assert len(integrity) == len(RULES) + sum(
+        (r.parent is not None) + (r.reference is not None) for r in RULES)
     assert all(e.passed for e in integrity.values()), [
         k for k, e in integrity.items() if not e.passed]
     never = evaluations[("github_issues", "fresh_within_interval")]
@@ -91,6 +99,43 @@ def test_rows_pointing_at_missing_or_deleted_parents_fail_the_blocking_checks(
     assert evaluations[("github_pull_requests", "parent_repository_imported")].passed
     team = evaluations[("linear_issues", "parent_team_imported")]
     assert not team.passed and "OPS" in (team.description or "")
+
+
+def test_comments_naming_a_missing_or_deleted_issue_fail_their_reference_check(
+        settings: Settings, store: Warehouse, instance: dg.DagsterInstance) -> None:
+    seed_consistent(store)
+    seed(store, record("linear", "issue", "i-9", parent="ENG"),
+         record("linear", "comment", "c-2", parent="ENG",
+                processed={"id": "c-2", "issue_id": "i-9"}),
+         record("linear", "comment", "c-3", parent="ENG",
+                processed={"id": "c-3", "issue_id": "i-gone"}),
+         record("linear", "cycle", "cy-2", parent="OPS"))
+    store.mark_deleted("linear", "issue", ["i-9"])
+    ok, evaluations = run_checks(settings, instance)
+    assert not ok
+    comments = evaluations[("linear_comments", "parent_issue_imported")]
+    assert not comments.passed and comments.severity == ERROR
+    assert comments.metadata["orphan_rows"].value == 2
+    assert "i-9" in (comments.description or "") and "i-gone" in (comments.description or "")
+    cycles = evaluations[("linear_cycles", "parent_team_imported")]
+    assert not cycles.passed and "OPS" in (cycles.description or "")
+    assert evaluations[("linear_workflow_states", "parent_team_imported")].passed
+
+
+def test_the_reference_check_reads_only_rows_changed_since_the_given_moment(
+        database_url: str) -> None:
+    store = Warehouse(database_url)
+    store.create_schema()
+    seed(store, record("linear", "issue", "i-1", parent="ENG"),
+         record("linear", "comment", "c-1", parent="ENG",
+                processed={"id": "c-1", "issue_id": "i-1"}),
+         record("linear", "comment", "c-2", parent="ENG",
+                processed={"id": "c-2", "issue_id": "i-2"}),
+         record("linear", "comment", "c-3", parent="ENG", processed={"id": "c-3"}))
+    assert dangling_references(store, "linear", "comment", ISSUE, None) == {"i-2": 1, None: 1}
+    later = NOW + timedelta(minutes=1)
+    assert dangling_references(store, "linear", "comment", ISSUE, later) == {}
+    store.dispose()
 
 
 def test_the_duplicate_query_finds_what_the_unique_constraint_prevents(

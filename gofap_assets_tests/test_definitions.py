@@ -16,7 +16,11 @@ ASSETS = {
     "linear_teams": ("linear", None),
     "linear_users": ("linear", None),
     "linear_projects": ("linear", None),
+    "linear_labels": ("linear", None),
     "linear_issues": ("linear", "linear_teams"),
+    "linear_comments": ("linear", "linear_teams"),
+    "linear_cycles": ("linear", "linear_teams"),
+    "linear_workflow_states": ("linear", "linear_teams"),
 }
 """asset -> (group, dynamic partitions it is split by)."""
 
@@ -33,9 +37,15 @@ CHECKS = {
                      "connection_healthy"},
     "linear_users": {"no_duplicate_keys", "fresh_within_interval"},
     "linear_projects": {"no_duplicate_keys", "fresh_within_interval"},
+    "linear_labels": {"no_duplicate_keys", "fresh_within_interval"},
     "linear_issues": {"no_duplicate_keys", "parent_team_imported", "fresh_within_interval"},
+    "linear_comments": {"no_duplicate_keys", "parent_issue_imported", "fresh_within_interval"},
+    "linear_cycles": {"no_duplicate_keys", "parent_team_imported", "fresh_within_interval"},
+    "linear_workflow_states": {"no_duplicate_keys", "parent_team_imported",
+                               "fresh_within_interval"},
 }
-BLOCKING = {"no_duplicate_keys", "parent_repository_imported", "parent_team_imported"}
+BLOCKING = {"no_duplicate_keys", "parent_repository_imported", "parent_team_imported",
+            "parent_issue_imported"}
 JOBS = {"github_sync_job", "linear_sync_job", "health_checks_job"}
 SCHEDULES = {"github_sync_schedule", "linear_sync_schedule", "health_checks_schedule"}
 SENSORS = {"github_partition_discovery_sensor", "linear_partition_discovery_sensor",
