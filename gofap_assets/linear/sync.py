@@ -106,17 +106,27 @@ class ListingResult:
     """Every id the listing returned, valid or not: what exists at Linear."""
 
 
+def _updated_since(comparator: dict[str, str]) -> dict[str, Any]:
+    return {"updatedAt": comparator}
+
+
 def sync_listing(client: LinearClient, warehouse: Warehouse, *, data_type: str,
                  listing: Listing, mapper: Callable[[dict[str, Any]], Record],
                  partition_key: str, base_filter: Mapping[str, Any] | None = None,
                  incremental: bool = True, full: bool = False,
-                 overlap: timedelta = CURSOR_OVERLAP) -> ListingResult:
-    """Read one listing (all of it with `full`, else what changed) and write it page by page."""
+                 overlap: timedelta = CURSOR_OVERLAP,
+                 changed: Callable[[dict[str, str]], dict[str, Any]] = _updated_since
+                 ) -> ListingResult:
+    """Read one listing (all of it with `full`, else what changed) and write it page by page.
+
+    `changed` turns the `{"gte": cursor - overlap}` comparator into the filter for "changed
+    since": the node's own `updatedAt` unless the listing says otherwise.
+    """
     state = warehouse.partition_state(SOURCE, data_type, partition_key)
     previous = parse_timestamp(state.cursor) if incremental and not full else None
     query_filter = dict(base_filter or {})
     if previous is not None:
-        query_filter["updatedAt"] = {"gte": format_cursor(previous - overlap)}
+        query_filter.update(changed({"gte": format_cursor(previous - overlap)}))
     result = ListingResult(PartitionOutcome(SOURCE, data_type, partition_key))
     tracker = _CursorTracker(previous)
     failed_ids: dict[str, str] = {}
@@ -226,17 +236,23 @@ def sync_team_comments(client: LinearClient, warehouse: Warehouse, team_key: str
                        overlap: timedelta = CURSOR_OVERLAP) -> PartitionOutcome:
     """One team's issue comments, read incrementally like its issues.
 
-    Comments on project updates, initiatives or documents have no issue, so no team filter
-    matches them: they are outside every partition, as SPEC.md's issue comments are.
+    "Changed" also takes in the comments of issues changed since the cursor: an issue that
+    moves here brings comments older than this team's cursor (the move bumps the issue's
+    `updatedAt`, not theirs). Comments on project updates, initiatives or documents have no
+    issue, so no team filter matches them: they are outside every partition.
     """
     validate_team_key(team_key)
     result = sync_listing(client, warehouse, data_type="comment", listing=COMMENTS,
                           mapper=comment_record, partition_key=team_key,
                           base_filter={"issue": {"team": {"key": {"eq": team_key}}}},
-                          full=full, overlap=overlap)
+                          full=full, overlap=overlap, changed=_comment_or_issue_changed)
     if full and result.outcome.complete:
         _reconcile_team(client, warehouse, result, COMMENTS, comment_record)
     return result.outcome
+
+
+def _comment_or_issue_changed(comparator: dict[str, str]) -> dict[str, Any]:
+    return {"or": [{"updatedAt": comparator}, {"issue": {"updatedAt": comparator}}]}
 
 
 def _sync_team_whole(client: LinearClient, warehouse: Warehouse, team_key: str, *,
