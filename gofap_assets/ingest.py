@@ -1,8 +1,9 @@
 """The one path from fetched API pages to committed warehouse rows, shared by both services.
 
 A service's fetcher yields pages of raw objects; this module maps each object (quarantining the
-ones that do not fit), writes every page in its own transaction with the partition's cursor riding
-on the last one, and after a complete full listing marks what disappeared.
+ones without an identity, noting the fields stored as null), writes every page in its own
+transaction with the partition's cursor riding on the last one, and after a complete full
+listing marks what disappeared.
 """
 
 import json
@@ -12,7 +13,15 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from gofap_assets.warehouse import Batch, CursorUpdate, Quarantined, Record, Warehouse, WriteCounts
+from gofap_assets.warehouse import (
+    Batch,
+    CursorUpdate,
+    FieldNote,
+    Quarantined,
+    Record,
+    Warehouse,
+    WriteCounts,
+)
 from gofap_assets.warehouse.records import COLUMN_LIMITS
 
 
@@ -64,6 +73,14 @@ def raw_text(item: Any, limit: int = 1_000_000) -> str:
     return text[:limit]
 
 
+def field_note(outcome: PartitionOutcome, record: Record, note: FieldNote) -> Quarantined:
+    """The `import_errors` row of a field that was stored as null in an imported record."""
+    return Quarantined(outcome.source, outcome.data_type, outcome.partition_key,
+                       record.external_id,
+                       f"field {note.field!r} stored as null (the record was imported): "
+                       f"{note.reason}", raw_text(note.value), field=note.field)
+
+
 def _external_id(item: Any) -> str | None:
     if isinstance(item, dict):
         for key in ("id", "sha"):
@@ -107,6 +124,7 @@ def ingest_pages(warehouse: Warehouse, outcome: PartitionOutcome, pages: Iterabl
             if record is None:
                 continue
             records.append(record)
+            quarantined += (field_note(outcome, record, note) for note in record.notes)
             if seen is not None:
                 seen.add(record.external_id)
         outcome.counts += warehouse.write(Batch(outcome.source, outcome.data_type,

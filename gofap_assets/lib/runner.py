@@ -189,6 +189,8 @@ def _summary(outcome: PartitionOutcome) -> str:
     text = f"{c.inserted} new, {c.updated} updated, {c.unchanged} unchanged"
     if c.quarantined:
         text += f", {c.quarantined} quarantined"
+    if c.field_notes:
+        text += f", {c.field_notes} fields stored as null (see import_errors)"
     if c.deleted:
         text += f", {c.deleted} marked deleted"
     return f"{text} ({outcome.note})" if outcome.note else text

@@ -2,15 +2,18 @@
 
 Models validate what the warehouse relies on and ignore unknown fields; `raw_data` keeps each
 node exactly as it came. Everything is keyed on the UUID `id`: an issue's `identifier` and
-`number` change when it moves to another team.
+`number` change when it moves to another team. Validation is lenient
+(`gofap_assets.mapping.validate`): every field but a node's identity may be null, and one that
+does not fit its type is stored as null with a field-level note.
 """
 
 from datetime import datetime
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from gofap_assets.mapping import NotNull, StateText, UtcDatetime, WholeNumber, validate
 from gofap_assets.warehouse import Record
 
 SOURCE = "linear"
@@ -19,7 +22,7 @@ PRIORITY_LABELS = {0: "No priority", 1: "Urgent", 2: "High", 3: "Medium", 4: "Lo
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True, alias_generator=to_camel,
-                              populate_by_name=True)
+                              populate_by_name=True, allow_inf_nan=False)
 
 
 class _Node(_Model):
@@ -31,7 +34,7 @@ class TeamRef(_Node):
 
 
 class StateRef(_Node):
-    name: str
+    name: StateText | None = None
     type: str | None = None
 
 
@@ -45,83 +48,77 @@ class CycleRef(_Node):
 
 class Team(_Node):
     key: str = Field(min_length=1)
-    name: str
+    name: NotNull[str] = None
     description: str | None = None
-    private: bool = False
-    created_at: AwareDatetime
-    updated_at: AwareDatetime
-    archived_at: AwareDatetime | None = None
+    private: bool | None = None
+    created_at: NotNull[UtcDatetime] = None
+    updated_at: NotNull[UtcDatetime] = None
+    archived_at: UtcDatetime | None = None
 
 
 class User(_Node):
-    name: str
+    name: NotNull[str] = None
     display_name: str | None = None
     email: str | None = None
-    active: bool
-    admin: bool = False
-    guest: bool = False
-    app: bool = False
-    created_at: AwareDatetime
-    updated_at: AwareDatetime
-    archived_at: AwareDatetime | None = None
+    active: NotNull[bool] = None
+    admin: bool | None = None
+    guest: bool | None = None
+    app: bool | None = None
+    created_at: NotNull[UtcDatetime] = None
+    updated_at: NotNull[UtcDatetime] = None
+    archived_at: UtcDatetime | None = None
 
 
 class Project(_Node):
-    name: str
+    name: NotNull[str] = None
     description: str | None = None
     url: str | None = None
-    state: str | None = None
+    state: StateText | None = None
     """What SPEC.md maps (`started`, `completed`...); Linear deprecates it for `status`, whose
     type is the fallback."""
     status: StateRef | None = None
     progress: float | None = None
     start_date: str | None = None
     target_date: str | None = None
-    completed_at: AwareDatetime | None = None
-    canceled_at: AwareDatetime | None = None
+    completed_at: UtcDatetime | None = None
+    canceled_at: UtcDatetime | None = None
     trashed: bool | None = None
     lead: _Node | None = None
-    created_at: AwareDatetime
-    updated_at: AwareDatetime
-    archived_at: AwareDatetime | None = None
+    created_at: NotNull[UtcDatetime] = None
+    updated_at: NotNull[UtcDatetime] = None
+    archived_at: UtcDatetime | None = None
 
 
 class Issue(_Node):
-    identifier: str = Field(min_length=1)
-    number: float
-    title: str
+    identifier: NotNull[str] = None
+    number: NotNull[WholeNumber] = None
+    title: NotNull[str] = None
     description: str | None = None
-    priority: float = 0
+    priority: NotNull[WholeNumber] = None
     priority_label: str | None = None
     estimate: float | None = None
     due_date: str | None = None
     url: str | None = None
     trashed: bool | None = None
-    label_ids: list[str] = []
+    label_ids: list[str] | None = None
     team: TeamRef
-    state: StateRef
+    """The team the issue is in now: its partition, so part of its identity here."""
+    state: NotNull[StateRef] = None
     assignee: _Node | None = None
     creator: _Node | None = None
     project: _Node | None = None
     parent: IssueRef | None = None
     cycle: CycleRef | None = None
-    created_at: AwareDatetime
-    updated_at: AwareDatetime
-    archived_at: AwareDatetime | None = None
-    started_at: AwareDatetime | None = None
-    completed_at: AwareDatetime | None = None
-    canceled_at: AwareDatetime | None = None
+    created_at: NotNull[UtcDatetime] = None
+    updated_at: NotNull[UtcDatetime] = None
+    archived_at: UtcDatetime | None = None
+    started_at: UtcDatetime | None = None
+    completed_at: UtcDatetime | None = None
+    canceled_at: UtcDatetime | None = None
 
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
-
-
-def _whole(value: float, what: str) -> int:
-    """Linear types counters as Float; a fractional one is a malformed node."""
-    if not float(value).is_integer():
-        raise ValueError(f"{what} must be a whole number, got {value!r}")
-    return int(value)
 
 
 def _ref(ref: _Node | None) -> str | None:
@@ -129,12 +126,12 @@ def _ref(ref: _Node | None) -> str | None:
 
 
 def team_record(raw: dict[str, Any]) -> Record:
-    team = Team.model_validate(raw)
+    team, notes = validate(Team, raw, identity=("id", "key"))
     return Record(
         source=SOURCE, data_type="team", external_id=team.id, parent_key=None,
         title=team.name, description=team.description, state=None,
         external_created_at=team.created_at, external_updated_at=team.updated_at,
-        raw_data=raw, archived=team.archived_at is not None,
+        raw_data=raw, archived=team.archived_at is not None, notes=notes,
         processed_data={
             "id": team.id, "key": team.key, "name": team.name, "private": team.private,
             "archived": team.archived_at is not None, "archived_at": _iso(team.archived_at),
@@ -143,13 +140,13 @@ def team_record(raw: dict[str, Any]) -> Record:
 
 
 def user_record(raw: dict[str, Any]) -> Record:
-    user = User.model_validate(raw)
+    user, notes = validate(User, raw)
     return Record(
         source=SOURCE, data_type="user", external_id=user.id, parent_key=None,
         title=user.name, description=user.email,
-        state="active" if user.active else "inactive",
+        state=None if user.active is None else "active" if user.active else "inactive",
         external_created_at=user.created_at, external_updated_at=user.updated_at,
-        raw_data=raw, archived=user.archived_at is not None,
+        raw_data=raw, archived=user.archived_at is not None, notes=notes,
         processed_data={
             "id": user.id, "name": user.name, "display_name": user.display_name,
             "email": user.email, "active": user.active, "admin": user.admin,
@@ -160,7 +157,7 @@ def user_record(raw: dict[str, Any]) -> Record:
 
 
 def project_record(raw: dict[str, Any]) -> Record:
-    project = Project.model_validate(raw)
+    project, notes = validate(Project, raw)
     status = project.status
     state = project.state or (status.type if status else None)
     archived = project.archived_at is not None or bool(project.trashed)
@@ -168,7 +165,7 @@ def project_record(raw: dict[str, Any]) -> Record:
         source=SOURCE, data_type="project", external_id=project.id, parent_key=None,
         title=project.name, description=project.description, state=state,
         external_created_at=project.created_at, external_updated_at=project.updated_at,
-        raw_data=raw, archived=archived,
+        raw_data=raw, archived=archived, notes=notes,
         processed_data={
             "id": project.id, "name": project.name,
             "state": state, "status_id": _ref(status),
@@ -186,27 +183,30 @@ def project_record(raw: dict[str, Any]) -> Record:
 
 def issue_record(raw: dict[str, Any]) -> Record:
     """Parented by the team the issue is in now, whichever team's listing it came from."""
-    issue = Issue.model_validate(raw)
-    priority = _whole(issue.priority, "priority")
+    issue, notes = validate(Issue, raw, identity=("id", "team"))
+    priority = int(issue.priority) if issue.priority is not None else None
+    state = issue.state
     archived = issue.archived_at is not None or bool(issue.trashed)
     return Record(
         source=SOURCE, data_type="issue", external_id=issue.id, parent_key=issue.team.key,
-        title=issue.title, description=issue.description, state=issue.state.name,
+        title=issue.title, description=issue.description, state=state.name if state else None,
         external_created_at=issue.created_at, external_updated_at=issue.updated_at,
-        raw_data=raw, archived=archived,
+        raw_data=raw, archived=archived, notes=notes,
         processed_data={
             "id": issue.id, "identifier": issue.identifier,
-            "number": _whole(issue.number, "number"),
+            "number": int(issue.number) if issue.number is not None else None,
             "team_id": issue.team.id, "team_key": issue.team.key,
-            "state_id": issue.state.id, "state_name": issue.state.name,
-            "state_type": issue.state.type,
+            "state_id": _ref(state), "state_name": state.name if state else None,
+            "state_type": state.type if state else None,
             "assignee_id": _ref(issue.assignee), "creator_id": _ref(issue.creator),
             "project_id": _ref(issue.project), "parent_id": _ref(issue.parent),
             "cycle_id": _ref(issue.cycle),
             "priority": priority,
-            "priority_label": issue.priority_label or PRIORITY_LABELS.get(priority),
+            "priority_label": issue.priority_label or (
+                PRIORITY_LABELS.get(priority) if priority is not None else None),
             "estimate": issue.estimate, "due_date": issue.due_date, "url": issue.url,
-            "label_ids": list(issue.label_ids), "trashed": bool(issue.trashed),
+            "label_ids": None if issue.label_ids is None else list(issue.label_ids),
+            "trashed": bool(issue.trashed),
             "archived": archived, "archived_at": _iso(issue.archived_at),
             "started_at": _iso(issue.started_at), "completed_at": _iso(issue.completed_at),
             "canceled_at": _iso(issue.canceled_at),

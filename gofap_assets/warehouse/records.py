@@ -18,6 +18,16 @@ UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 @dataclass(frozen=True, slots=True)
+class FieldNote:
+    """A field that did not fit its type: stored as null, its record still imported."""
+
+    field: str
+    reason: str
+    value: Any
+    """What the API sent, for the note's raw text."""
+
+
+@dataclass(frozen=True, slots=True)
 class Record:
     """One entity in the unified `imported_data` format."""
 
@@ -33,6 +43,8 @@ class Record:
     raw_data: dict[str, Any]
     processed_data: dict[str, Any]
     archived: bool = False
+    notes: tuple[FieldNote, ...] = field(default=(), compare=False)
+    """Fields nulled by lenient validation; `ingest` records them in `import_errors`."""
     _digest: str = field(init=False, repr=False, compare=False, default="")
 
     def __post_init__(self) -> None:
@@ -87,6 +99,8 @@ class Quarantined:
     external_id: str | None
     reason: str
     raw_text: str
+    field: str | None = None
+    """Set for a field-level note (the record itself was imported), None for a whole record."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +130,8 @@ class WriteCounts:
     unchanged: int = 0
     quarantined: int = 0
     deleted: int = 0
+    field_notes: int = 0
+    """Fields stored as null because they did not fit (their records were imported)."""
     extra: dict[str, int] = field(default_factory=dict)
 
     def __iadd__(self, other: "WriteCounts") -> "WriteCounts":
@@ -124,6 +140,7 @@ class WriteCounts:
         self.unchanged += other.unchanged
         self.quarantined += other.quarantined
         self.deleted += other.deleted
+        self.field_notes += other.field_notes
         return self
 
     @property
@@ -136,4 +153,5 @@ class WriteCounts:
 
     def as_metadata(self) -> dict[str, int]:
         return {"inserted": self.inserted, "updated": self.updated, "unchanged": self.unchanged,
-                "quarantined": self.quarantined, "marked_deleted": self.deleted}
+                "quarantined": self.quarantined, "marked_deleted": self.deleted,
+                "field_notes": self.field_notes}

@@ -150,7 +150,8 @@ class Warehouse:
                      "reason": _clean_text(q.reason), "raw_text": _clean_text(q.raw_text),
                      "seen_at": now}
                     for q in batch.quarantined])
-                counts.quarantined = len(batch.quarantined)
+                counts.field_notes = sum(1 for q in batch.quarantined if q.field is not None)
+                counts.quarantined = len(batch.quarantined) - counts.field_notes
             if batch.cursor is not None:
                 etag = batch.cursor.etag
                 if etag is not None and len(etag) > _ETAG_LIMIT:

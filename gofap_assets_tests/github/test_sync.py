@@ -1,6 +1,5 @@
 """GitHub incremental sync rules, with the API mocked at the HTTP layer (respx)."""
 
-import json
 from datetime import UTC, datetime
 from email.utils import format_datetime
 
@@ -139,22 +138,30 @@ def test_a_vanished_repository_is_an_error_naming_it(client: GitHubClient,
 
 
 @respx.mock
-def test_bad_records_are_quarantined_and_good_ones_land(client: GitHubClient,
-                                                        warehouse: Warehouse) -> None:
+def test_odd_fields_are_nulled_with_a_note_and_only_unidentified_records_quarantined(
+        client: GitHubClient, warehouse: Warehouse) -> None:
     broken = issue(5)
     del broken["number"]
     naive = issue(6, updated="2026-04-01T00:00:00")
+    anonymous = issue(7)
+    del anonymous["id"]
     respx.get(f"{API}/repos/acme/api/issues").mock(return_value=httpx.Response(
-        200, json=[issue(1), broken, naive, "not an object", issue(2)], headers=HEADERS))
+        200, json=[issue(1), broken, naive, "not an object", anonymous, issue(2)],
+        headers=HEADERS))
     outcome = sync_repository_endpoint(client, warehouse, ISSUES, "acme/api")
-    assert outcome.counts.inserted == 2 and outcome.counts.quarantined == 3
+    assert outcome.counts.inserted == 4
+    assert (outcome.counts.quarantined, outcome.counts.field_notes) == (2, 2)
     with warehouse.engine.connect() as conn:
         reasons = conn.execute(sa.text(
             "SELECT external_id, reason, raw_text FROM import_errors ORDER BY id")).all()
-    assert reasons[0][0] == str(broken["id"]) and "number" in reasons[0][1]
-    assert json.loads(reasons[0][2])["title"] == "Issue 5"
-    assert "timezone" in reasons[1][1]
-    assert "expected a JSON object" in reasons[2][1]
+        numbers = dict(conn.execute(sa.text("SELECT issue_id, number FROM github_issues")).all())
+    notes = {r[0]: r[1] for r in reasons if r[0] is not None}
+    assert "'number'" in notes[str(broken["id"])] and "imported" in notes[str(broken["id"])]
+    assert "'updated_at'" in notes[str(naive["id"])] and "timezone" in notes[str(naive["id"])]
+    assert numbers[broken["id"]] is None and numbers[9_000_000_001] == 1
+    whole = [r[1] for r in reasons if r[0] is None]
+    assert any("expected a JSON object" in r for r in whole)
+    assert any("id" in r for r in whole)
 
 
 @respx.mock
@@ -181,7 +188,8 @@ def test_hostile_partition_keys_are_refused(client: GitHubClient, warehouse: War
 def test_a_quarantined_item_is_not_marked_deleted_by_a_full_sync(
         client: GitHubClient, warehouse: Warehouse) -> None:
     broken = issue(2)
-    del broken["title"]
+    del broken["id"]
+    broken["title"] = "Issue 2, broken"
     respx.get(f"{API}/repos/acme/api/issues").mock(side_effect=[
         httpx.Response(200, json=[issue(1), issue(2)], headers=HEADERS),
         httpx.Response(200, json=[issue(1), broken], headers=HEADERS),
@@ -190,3 +198,4 @@ def test_a_quarantined_item_is_not_marked_deleted_by_a_full_sync(
     outcome = sync_repository_endpoint(client, warehouse, ISSUES, "acme/api", full=True)
     assert outcome.counts.quarantined == 1 and outcome.counts.deleted == 0
     assert set(titles(warehouse, "issue").values()) == {"Issue 1", "Issue 2"}
+    assert outcome.note and "no id" in outcome.note

@@ -54,15 +54,28 @@ def test_issue_maps_state_name_team_parent_and_float_counters() -> None:
     assert record.archived is True and record.raw_data is raw
 
 
-@pytest.mark.parametrize("change", [
-    {"updatedAt": "2026-05-01T00:00:00"},  # no timezone
-    {"team": None},
-    {"id": ""},
-    {"number": 1.5},
-])
-def test_malformed_issues_are_rejected(change: dict) -> None:
+@pytest.mark.parametrize("change", [{"team": None}, {"id": ""}, {"id": None}])
+def test_issues_without_an_identity_or_a_team_are_rejected(change: dict) -> None:
     with pytest.raises((ValidationError, ValueError)):
         issue_record({**issue_node(1), **change})
+
+
+@pytest.mark.parametrize(("change", "column"), [
+    ({"updatedAt": "2026-05-01T00:00:00"}, "updated_at"),  # no timezone
+    ({"number": 1.5}, "number"),
+    ({"priority": "urgent"}, "priority"),
+    ({"labelIds": "bug"}, "label_ids"),
+])
+def test_an_odd_field_is_stored_as_null_with_a_note(change: dict, column: str) -> None:
+    raw = {**issue_node(1), **change}
+    record = issue_record(raw)
+    [note] = record.notes
+    assert note.field == next(iter(change)) and note.value == next(iter(change.values()))
+    if column == "updated_at":
+        assert record.external_updated_at is None
+    else:
+        assert record.processed_data[column] is None
+    assert record.raw_data is raw and record.title == "Issue 1"
 
 
 def test_processed_data_has_every_key_the_linear_views_read() -> None:

@@ -102,14 +102,16 @@ def test_full_sync_marks_vanished_issues_but_not_moved_or_trashed_ones(
     assert {"id": {"in": ["issue-2", "issue-4"]}} in issue_filters(fake)
 
 
-def test_malformed_nodes_are_quarantined_and_the_rest_written(
+def test_a_malformed_field_is_nulled_with_a_note_and_its_node_written(
         client: LinearClient, warehouse: Warehouse, fake: FakeLinear) -> None:
     broken = {**issue_node(2), "createdAt": "yesterday"}
     fake.nodes["issues"] = [issue_node(1), broken, issue_node(3)]
     outcome = sync_team_issues(client, warehouse, "ENG")
-    assert (outcome.counts.inserted, outcome.counts.quarantined) == (2, 1)
-    [(external_id, partition, reason)] = errors(warehouse)
-    assert (external_id, partition) == ("issue-2", "ENG") and "createdAt" in reason
+    assert (outcome.counts.inserted, outcome.counts.quarantined) == (3, 0)
+    assert outcome.counts.field_notes == 1
+    [(note_id, note_partition, note)] = errors(warehouse)
+    assert (note_id, note_partition) == ("issue-2", "ENG")
+    assert "'createdAt'" in note and "imported" in note
 
 
 def test_nodes_linear_reported_errors_for_are_quarantined_and_hold_the_cursor(

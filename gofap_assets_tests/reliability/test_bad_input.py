@@ -1,5 +1,7 @@
-"""Malformed API objects and bodies: a bad record is quarantined with its reason and raw text, every
-good record still lands, and nothing a server sends makes the importer crash.
+"""Malformed API objects and bodies: a record with its identity always lands (an odd field stored
+as null, with a field-level note in `import_errors`), a record without one is quarantined with its
+reason and raw text, every good record still lands, and nothing a server sends makes the importer
+crash.
 
 Property tests generate the damage: missing and null required fields, wrong types, huge and
 unusual strings (NUL, lone surrogates, SQL), unknown fields, impossible timestamps, and bodies
@@ -94,6 +96,8 @@ class Kind:
     template: dict[str, Any]
     mapper: Callable[[dict[str, Any]], Record | None]
     view: str
+    identity: tuple[str, ...]
+    """Top-level fields without which the record is quarantined whole."""
     required: tuple[tuple[str, ...], ...]
     timestamps: tuple[tuple[str, ...], ...]
     texts: tuple[tuple[str, ...], ...]
@@ -105,6 +109,7 @@ _GITHUB, _LINEAR = _github_objects(), _linear_objects()
 KINDS: dict[str, Kind] = {
     "github_issue": Kind(
         "github", "issue", _GITHUB["issue"], lambda raw: issue_record(raw, REPO), "github_issues",
+        identity=("id",),
         required=(("id",), ("number",), ("title",), ("state",), ("created_at",),
                   ("updated_at",)),
         timestamps=(("created_at",), ("updated_at",), ("closed_at",)),
@@ -113,6 +118,7 @@ KINDS: dict[str, Kind] = {
     "github_pull_request": Kind(
         "github", "pull_request", _GITHUB["pull_request"],
         lambda raw: pull_request_record(raw, REPO), "github_pull_requests",
+        identity=("id",),
         required=(("id",), ("number",), ("title",), ("state",), ("created_at",),
                   ("updated_at",)),
         timestamps=(("created_at",), ("updated_at",), ("merged_at",), ("closed_at",)),
@@ -121,6 +127,7 @@ KINDS: dict[str, Kind] = {
     "github_commit": Kind(
         "github", "commit", _GITHUB["commit"], lambda raw: commit_record(raw, REPO),
         "github_commits",
+        identity=("sha",),
         required=(("sha",), ("commit",), ("commit", "message")),
         timestamps=(("commit", "author", "date"), ("commit", "committer", "date")),
         texts=(("sha",), ("commit", "message"), ("commit", "author", "name")),
@@ -128,12 +135,14 @@ KINDS: dict[str, Kind] = {
     "github_repository": Kind(
         "github", "repository", _GITHUB["repository"], repository_record,
         "github_repositories",
+        identity=("id", "full_name"),
         required=(("id",), ("name",), ("full_name",)),
         timestamps=(("created_at",), ("updated_at",), ("pushed_at",)),
         texts=(("id",), ("full_name",), ("name",), ("description",), ("default_branch",)),
         numbers=(("id",), ("owner", "id"))),
     "linear_issue": Kind(
         "linear", "issue", _LINEAR["issue"], linear_issue_record, "linear_issues",
+        identity=("id", "team"),
         required=(("id",), ("identifier",), ("number",), ("title",), ("team",), ("state",),
                   ("team", "key"), ("state", "name"), ("createdAt",), ("updatedAt",)),
         timestamps=(("createdAt",), ("updatedAt",), ("archivedAt",), ("completedAt",)),
@@ -142,18 +151,21 @@ KINDS: dict[str, Kind] = {
         numbers=(("number",), ("priority",), ("estimate",), ("cycle", "number"))),
     "linear_team": Kind(
         "linear", "team", _LINEAR["team"], team_record, "linear_teams",
+        identity=("id", "key"),
         required=(("id",), ("key",), ("name",), ("createdAt",), ("updatedAt",)),
         timestamps=(("createdAt",), ("updatedAt",), ("archivedAt",)),
         texts=(("id",), ("key",), ("name",), ("description",)),
         numbers=(("private",),)),
     "linear_user": Kind(
         "linear", "user", _LINEAR["user"], user_record, "linear_users",
+        identity=("id",),
         required=(("id",), ("name",), ("active",), ("createdAt",), ("updatedAt",)),
         timestamps=(("createdAt",), ("updatedAt",), ("archivedAt",)),
         texts=(("id",), ("name",), ("email",), ("displayName",)),
         numbers=(("active",),)),
     "linear_project": Kind(
         "linear", "project", _LINEAR["project"], project_record, "linear_projects",
+        identity=("id",),
         required=(("id",), ("name",), ("createdAt",), ("updatedAt",)),
         timestamps=(("createdAt",), ("updatedAt",), ("completedAt",), ("archivedAt",)),
         texts=(("id",), ("name",), ("description",), ("state",), ("startDate",)),
@@ -320,22 +332,43 @@ def test_bad_records_are_quarantined_and_good_ones_land(database_url: str, name:
                           t=kind.data_type, e=record.external_id)
             assert found == [(record.title, record.content_hash())]
 
-        # Every object is accounted for: stored, quarantined, or (a PR in the issues) skipped.
-        quarantined = _rows(store, "SELECT external_id, reason, raw_text FROM import_errors "
-                            "WHERE source = :s AND partition_key = :p", s=kind.source,
-                            p=partition)
+        # Every object is accounted for: stored, quarantined, or (a PR in the issues) skipped;
+        # field-level notes are counted apart, each naming a stored record and a field.
+        errors = _rows(store, "SELECT external_id, reason, raw_text FROM import_errors "
+                       "WHERE source = :s AND partition_key = :p ORDER BY id", s=kind.source,
+                       p=partition)
+        notes = [e for e in errors if e[1].startswith("field ")]
+        quarantined = [e for e in errors if not e[1].startswith("field ")]
         assert outcome.counts.quarantined == len(quarantined)
+        assert outcome.counts.field_notes == len(notes)
         skipped = sum(1 for obj in items if name == "github_issue" and isinstance(obj, dict)
                       and obj.get("pull_request") is not None)
         assert outcome.counts.seen + len(quarantined) + skipped == len(items)
         for _external_id, reason, raw in quarantined:
             assert reason.strip() and raw.strip()
+        stored = {r[0] for r in _rows(store, "SELECT external_id FROM imported_data WHERE "
+                                      "source = :s AND data_type = :t", s=kind.source,
+                                      t=kind.data_type)}
+        assert all(e[0] in stored for e in notes), notes
 
-        # A missing or null required field is never imported.
         for obj, change in page:
-            if change and change[0] in ("delete", "null") and change[1] in kind.required \
-                    and isinstance(obj, dict):
-                assert any(raw == _sanitised(obj) for _e, _r, raw in quarantined), change
+            if not change or not isinstance(obj, dict):
+                continue
+            how, where, value = change
+            if where[0] in kind.identity:
+                # A missing or null identity is never imported.
+                if how in ("delete", "null") and len(where) == 1:
+                    assert any(raw == _sanitised(obj) for _e, _r, raw in quarantined), change
+                continue
+            if not _storable(value) or (name == "github_issue" and "pull_request" in obj
+                                        and obj["pull_request"] is not None):
+                continue
+            # Any other damage: the record lands, and a required field lost is noted.
+            record = kind.mapper(obj)
+            assert record is not None and record.external_id in stored, change
+            if how in ("delete", "null") and where in kind.required and len(where) == 1:
+                assert any(e[0] == record.external_id and f"'{where[0]}'" in e[1]
+                           for e in notes), (change, notes)
 
         # The page's cursor committed with it, and the typed view still reads.
         assert store.partition_state(kind.source, kind.data_type, partition).cursor == "c1"
@@ -343,6 +376,40 @@ def test_bad_records_are_quarantined_and_good_ones_land(database_url: str, name:
 
     check()
     store.dispose()
+
+
+def test_an_issue_with_odd_fields_lands_with_nulls_and_a_note_per_field(
+        database_url: str) -> None:
+    """The case from the field: labels null, title a number, body an object, user a string."""
+    store = Warehouse(database_url)
+    store.create_schema()
+    raw = {**copy.deepcopy(KINDS["github_issue"].template), "id": 7_000_000_001,
+           "labels": None, "title": 42, "body": {"text": "hi"}, "user": "octocat"}
+    outcome = PartitionOutcome("github", "issue", REPO)
+    ingest_pages(store, outcome, [Page([raw], last=True)], KINDS["github_issue"].mapper)
+    assert (outcome.counts.inserted, outcome.counts.quarantined,
+            outcome.counts.field_notes) == (1, 0, 4)
+    [row] = _rows(store, "SELECT title, description, labels, author, number FROM github_issues")
+    assert row[:4] == (None, None, None, None) and row[4] == raw["number"]
+    [stored_raw] = _rows(store, "SELECT raw_data FROM imported_data")
+    kept = stored_raw[0] if isinstance(stored_raw[0], dict) else json.loads(stored_raw[0])
+    assert kept == raw
+    notes = _rows(store, "SELECT external_id, reason, raw_text FROM import_errors ORDER BY id")
+    assert {n[0] for n in notes} == {"7000000001"}
+    assert sorted(n[1].split("'")[1] for n in notes) == ["body", "labels", "title", "user"]
+    assert {json.loads(n[2]) is None or n[2] for n in notes} >= {"42", '"octocat"'}
+    store.dispose()
+
+
+def _storable(value: Any) -> bool:
+    """JSON can hold it: no NaN or infinity anywhere (those records are quarantined whole)."""
+    try:
+        json.dumps(value, allow_nan=False)
+    except ValueError:
+        return False
+    except TypeError:
+        return True
+    return True
 
 
 def _sanitised(obj: Any) -> str:
@@ -439,12 +506,14 @@ def test_a_malformed_page_fails_its_partition_with_a_clear_error(
 
 class BreakingSomeIssues:
     """The GitHub emulator, except that every issue whose number is 3 mod 7 comes back broken:
-    no title, or a creation time that is not a time."""
+    no title, or a creation time that is not a time; every one 5 mod 7 loses its id."""
 
     def __init__(self, inner: GitHubApp) -> None:
         self.inner = inner
         self.world = inner.world
-        self.broken: set[str] = set()
+        self.broken: dict[str, str] = {}
+        """Issue id: the field that was broken."""
+        self.anonymous: set[str] = set()
 
     def rate_limited(self, *args: Any) -> Any:
         return self.inner.rate_limited(*args)
@@ -456,11 +525,11 @@ class BreakingSomeIssues:
         items = json.loads(response.body)
         for item in items:
             if "pull_request" not in item and item["number"] % 7 == 3:
-                if item["number"] % 2:
-                    item["title"] = None
-                else:
-                    item["created_at"] = "the day before yesterday"
-                self.broken.add(str(item["id"]))
+                field = "title" if item["number"] % 2 else "created_at"
+                item[field] = None if field == "title" else "the day before yesterday"
+                self.broken[str(item["id"])] = field
+            elif "pull_request" not in item and item["number"] % 7 == 5:
+                self.anonymous.add(str(item.pop("id")))
         response.body = json.dumps(items).encode()
         return response
 
@@ -485,27 +554,32 @@ def test_broken_objects_are_counted_everywhere_and_the_rest_lands(
                                   instance=instance)
         assert report.ok, report
         issues = next(run for run in report.runs if run.asset == "github_issues")
-        assert issues.metadata["quarantined"] == len(app.broken) > 0
+        assert issues.metadata["field_notes"] == len(app.broken) > 0
+        assert issues.metadata["quarantined"] == len(app.anonymous) > 0
 
         assert main(["status"]) == 0
         status = capsys.readouterr().out.splitlines()
         header = status[0]
         row = next(line for line in status if line.split()[0] == "github")
         end = header.index("quarantined") + len("quarantined")  # right-aligned under its name
-        assert row[:end].split()[-1] == str(len(app.broken))
+        assert row[:end].split()[-1] == str(len(app.broken) + len(app.anonymous))
 
     store = Warehouse(database_url)
     with store.engine.connect() as conn:
         errors = conn.execute(sa.text(
             "SELECT external_id, partition_key, reason, raw_text FROM import_errors")).all()
     store.dispose()
-    assert {e.external_id for e in errors} == app.broken
+    notes = [e for e in errors if e.external_id is not None]
+    assert {e.external_id: e.reason.split("'")[1] for e in notes} == app.broken
+    assert len(errors) - len(notes) == len(app.anonymous)
     for error in errors:
-        assert ("title" in error.reason or "created_at" in error.reason), error.reason
-        assert json.loads(error.raw_text)["id"] == int(error.external_id)
         assert error.partition_key.startswith(f"{world.org}/")
-    wanted = {k: v for k, v in expected(world.expected_rows()).items()
-              if k[2] not in app.broken}
+        if error.external_id is None:
+            assert "id" in error.reason and "id" not in json.loads(error.raw_text)
+    # The broken issues landed, with the broken field null; only those without an id are lost.
+    wanted = {k: (None, *v[1:]) if app.broken.get(k[2]) == "title" else v
+              for k, v in expected(world.expected_rows()).items()
+              if k[2] not in app.anonymous}
     assert differences(warehouse_rows(database_url, "github"), wanted) == {}
 
 
