@@ -215,65 +215,67 @@ def issue_record(raw: dict[str, Any]) -> Record:
 
 
 class CommentIssueRef(_Node):
-    team: TeamRef | None = None
+    team: TeamRef
 
 
 class Comment(_Node):
-    """An issue's comment; anything beyond the id may be missing or null."""
-
-    body: str | None = None
-    url: str | None = None
+    body: NotNull[str] = None
+    url: NotNull[str] = None
     issue_id: str | None = None
     parent_id: str | None = None
-    issue: CommentIssueRef | None = None
+    issue: CommentIssueRef
+    """The issue and its current team: the comment's partition, so part of its identity."""
     user: _Node | None = None
-    created_at: AwareDatetime | None = None
-    updated_at: AwareDatetime | None = None
-    archived_at: AwareDatetime | None = None
-    edited_at: AwareDatetime | None = None
-    resolved_at: AwareDatetime | None = None
+    created_at: NotNull[UtcDatetime] = None
+    updated_at: NotNull[UtcDatetime] = None
+    archived_at: UtcDatetime | None = None
+    edited_at: UtcDatetime | None = None
+    resolved_at: UtcDatetime | None = None
 
 
 class Cycle(_Node):
-    number: float | None = None
+    number: NotNull[WholeNumber] = None
     name: str | None = None
     description: str | None = None
-    starts_at: AwareDatetime | None = None
-    ends_at: AwareDatetime | None = None
-    completed_at: AwareDatetime | None = None
-    is_active: bool | None = None
-    is_future: bool | None = None
-    is_past: bool | None = None
-    progress: float | None = None
-    team: TeamRef | None = None
-    created_at: AwareDatetime | None = None
-    updated_at: AwareDatetime | None = None
-    archived_at: AwareDatetime | None = None
-    auto_archived_at: AwareDatetime | None = None
+    starts_at: NotNull[UtcDatetime] = None
+    ends_at: NotNull[UtcDatetime] = None
+    completed_at: UtcDatetime | None = None
+    is_active: NotNull[bool] = None
+    is_future: NotNull[bool] = None
+    is_past: NotNull[bool] = None
+    progress: NotNull[float] = None
+    team: TeamRef
+    """The team the cycle belongs to: its partition, so part of its identity here."""
+    created_at: NotNull[UtcDatetime] = None
+    updated_at: NotNull[UtcDatetime] = None
+    archived_at: UtcDatetime | None = None
+    auto_archived_at: UtcDatetime | None = None
 
 
 class WorkflowState(_Node):
-    name: str | None = None
-    type: str | None = None
+    name: NotNull[str] = None
+    type: NotNull[StateText] = None
     description: str | None = None
     color: str | None = None
     position: float | None = None
-    team: TeamRef | None = None
-    created_at: AwareDatetime | None = None
-    updated_at: AwareDatetime | None = None
-    archived_at: AwareDatetime | None = None
+    team: TeamRef
+    """Its partition, like a cycle's."""
+    created_at: NotNull[UtcDatetime] = None
+    updated_at: NotNull[UtcDatetime] = None
+    archived_at: UtcDatetime | None = None
 
 
 class Label(_Node):
-    name: str | None = None
+    name: NotNull[str] = None
     description: str | None = None
     color: str | None = None
     is_group: bool | None = None
     team: TeamRef | None = None
+    """None for a workspace label."""
     parent: _Node | None = None
-    created_at: AwareDatetime | None = None
-    updated_at: AwareDatetime | None = None
-    archived_at: AwareDatetime | None = None
+    created_at: NotNull[UtcDatetime] = None
+    updated_at: NotNull[UtcDatetime] = None
+    archived_at: UtcDatetime | None = None
 
 
 def first_line(text: str | None) -> str | None:
@@ -299,16 +301,14 @@ def _team_key(team: TeamRef | None) -> str | None:
 
 
 def comment_record(raw: dict[str, Any]) -> Record:
-    """Parented by the team its issue is in now; the issue id comes from either field."""
-    comment = Comment.model_validate(raw)
-    issue = comment.issue
-    issue_id = comment.issue_id or _ref(issue)
-    team = issue.team if issue else None
+    """Parented by the team its issue is in now (a team listing has issue comments only)."""
+    comment, notes = validate(Comment, raw, identity=("id", "issue"))
+    issue_id, team = comment.issue.id, comment.issue.team
     return Record(
         source=SOURCE, data_type="comment", external_id=comment.id, parent_key=_team_key(team),
         title=first_line(comment.body), description=comment.body, state=None,
         external_created_at=comment.created_at, external_updated_at=comment.updated_at,
-        raw_data=raw, archived=comment.archived_at is not None,
+        raw_data=raw, archived=comment.archived_at is not None, notes=notes,
         processed_data={
             "id": comment.id, "issue_id": issue_id, "team_id": _ref(team),
             "team_key": _team_key(team), "user_id": _ref(comment.user),
@@ -321,8 +321,8 @@ def comment_record(raw: dict[str, Any]) -> Record:
 
 
 def cycle_record(raw: dict[str, Any]) -> Record:
-    cycle = Cycle.model_validate(raw)
-    number = _whole(cycle.number, "number") if cycle.number is not None else None
+    cycle, notes = validate(Cycle, raw, identity=("id", "team"))
+    number = int(cycle.number) if cycle.number is not None else None
     title = cycle.name or (f"Cycle {number}" if number is not None else None)
     state = cycle_state(cycle)
     archived = cycle.archived_at is not None
@@ -330,7 +330,7 @@ def cycle_record(raw: dict[str, Any]) -> Record:
         source=SOURCE, data_type="cycle", external_id=cycle.id, parent_key=_team_key(cycle.team),
         title=title, description=cycle.description, state=state,
         external_created_at=cycle.created_at, external_updated_at=cycle.updated_at,
-        raw_data=raw, archived=archived,
+        raw_data=raw, archived=archived, notes=notes,
         processed_data={
             "id": cycle.id, "number": number, "name": cycle.name,
             "team_id": _ref(cycle.team), "team_key": _team_key(cycle.team), "state": state,
@@ -343,7 +343,7 @@ def cycle_record(raw: dict[str, Any]) -> Record:
 
 
 def workflow_state_record(raw: dict[str, Any]) -> Record:
-    workflow_state = WorkflowState.model_validate(raw)
+    workflow_state, notes = validate(WorkflowState, raw, identity=("id", "team"))
     team = workflow_state.team
     archived = workflow_state.archived_at is not None
     return Record(
@@ -352,7 +352,7 @@ def workflow_state_record(raw: dict[str, Any]) -> Record:
         description=workflow_state.description, state=workflow_state.type,
         external_created_at=workflow_state.created_at,
         external_updated_at=workflow_state.updated_at, raw_data=raw, archived=archived,
-        processed_data={
+        notes=notes, processed_data={
             "id": workflow_state.id, "name": workflow_state.name, "type": workflow_state.type,
             "team_id": _ref(team), "team_key": _team_key(team), "color": workflow_state.color,
             "position": workflow_state.position, "archived": archived,
@@ -363,13 +363,13 @@ def workflow_state_record(raw: dict[str, Any]) -> Record:
 
 def label_record(raw: dict[str, Any]) -> Record:
     """Workspace labels have no team (and no parent key); team labels carry their team's."""
-    label = Label.model_validate(raw)
+    label, notes = validate(Label, raw)
     archived = label.archived_at is not None
     return Record(
         source=SOURCE, data_type="label", external_id=label.id, parent_key=_team_key(label.team),
         title=label.name, description=label.description, state=None,
         external_created_at=label.created_at, external_updated_at=label.updated_at,
-        raw_data=raw, archived=archived,
+        raw_data=raw, archived=archived, notes=notes,
         processed_data={
             "id": label.id, "name": label.name, "team_id": _ref(label.team),
             "team_key": _team_key(label.team), "parent_id": _ref(label.parent),

@@ -102,10 +102,30 @@ def test_comment_title_is_the_first_line_and_its_team_is_its_issues() -> None:
         "issue-9", "user-1", "comment-1", "OPS")
 
 
-def test_a_comment_with_nothing_but_its_id_still_maps() -> None:
-    record = comment_record({"id": "comment-x", "body": None, "user": None, "issue": None})
-    assert (record.title, record.parent_key, record.processed_data["issue_id"]) == (
-        None, None, None)
+def test_a_comment_with_its_identity_lands_whatever_else_is_odd() -> None:
+    raw = {**comment_node(1), "body": 42, "createdAt": "yesterday", "user": "someone"}
+    record = comment_record(raw)
+    assert (record.title, record.description, record.external_created_at) == (None, None, None)
+    assert record.parent_key == "ENG" and record.processed_data["user_id"] is None
+    assert {note.field for note in record.notes} == {"body", "createdAt", "user"}
+    assert record.raw_data["body"] == 42
+
+
+@pytest.mark.parametrize("change", [{"issue": None}, {"issue": {"id": "i"}}, {"id": None}])
+def test_a_comment_without_its_issue_and_team_is_rejected(change: dict) -> None:
+    with pytest.raises((ValidationError, ValueError)):
+        comment_record({**comment_node(1), **change})
+
+
+def test_cycles_and_states_need_their_team_and_labels_do_not() -> None:
+    with pytest.raises(ValidationError):
+        cycle_record({**cycle_node(1), "team": None})
+    with pytest.raises(ValidationError):
+        workflow_state_record({**workflow_state_node("Todo", "unstarted"), "team": "ENG"})
+    odd = label_record({**label_node("Bug", team="ENG"), "team": "ENG"})
+    assert odd.parent_key is None and [note.field for note in odd.notes] == ["team"]
+    fractional = cycle_record({**cycle_node(2), "number": 2.5})
+    assert fractional.title is None and [note.field for note in fractional.notes] == ["number"]
 
 
 @pytest.mark.parametrize(("flags", "state"), [
