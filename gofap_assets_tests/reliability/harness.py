@@ -250,11 +250,13 @@ def linear_direct_sync(client: LinearClient, warehouse: Warehouse, *, full: bool
 
 def linear_differences(database_url: str, world: LinearWorld, *,
                        ignore_deleted: bool = False) -> dict[str, list[Any]]:
-    actual = warehouse_rows(database_url, "linear")
+    """Warehouse vs the world, parent keys (teams) included; `ignore_deleted` forgives rows
+    only a full sync can mark."""
+    actual = warehouse_rows(database_url, "linear", parents=True)
     if ignore_deleted:
         gone = world.deleted_keys()
         actual = {k: v for k, v in actual.items() if k[1:] not in gone}
-    return differences(actual, expected(world.expected_rows()))
+    return differences(actual, expected(world.expected_rows(), parents=True))
 
 
 # -- ground truth and invariants ----------------------------------------------------------------
