@@ -126,8 +126,12 @@ def test_initial_incremental_and_full_syncs_match_the_world(database_url: str) -
         assert any(r.data_type == "issue" and r.archived for r in expected)
         assert any(r.data_type == "user" and r.state == "inactive" for r in expected)
 
+        teams_before = {r.external_id: r.team_key for r in expected if r.data_type == "comment"}
         done = world.mutate(0.05, seed=7)
         assert done["moved"] and done["archived"] and done["state_changed"] and done["deleted"]
+        assert any(teams_before.get(r.external_id, r.team_key) != r.team_key
+                   for r in world.expected_rows() if r.data_type == "comment"), \
+            "a moved issue takes comments to its new team"
         server.reset_stats()
         second = sync(instance, url, database_url)
         assert second["linear_issues"]["inserted"] == done["added"]
