@@ -17,12 +17,12 @@ from gofap_assets.lib.scheduling import CREDENTIALS, ServiceState, service_state
 from gofap_assets.logs import redact
 from gofap_assets.warehouse import Warehouse
 from gofap_assets.warehouse.resource import WarehouseResource
-from gofap_assets.warehouse.schema import imported_data, sync_history
+from gofap_assets.warehouse.schema import imported_data, sync_history, sync_partitions
 
 NO_DUPLICATE_KEYS = "no_duplicate_keys"
 PARENT_REPOSITORY_IMPORTED = "parent_repository_imported"
 PARENT_TEAM_IMPORTED = "parent_team_imported"
-PARENT_ISSUE_IMPORTED = "parent_issue_imported"
+REFERENCED_ISSUE_IMPORTED = "referenced_issue_imported"
 FRESH_WITHIN_INTERVAL = "fresh_within_interval"
 SYNC_SUCCESS_RATE = "sync_success_rate"
 CONNECTION_HEALTHY = "connection_healthy"
@@ -32,9 +32,11 @@ SUCCESS_RATE_WINDOW = 20
 FRESHNESS_INTERVALS = 2
 """Stale after this many intervals without a materialization: one missed sync is tolerated."""
 SAMPLE = 10
-REFERENCE_SLACK = timedelta(hours=1)
-"""Reference checks look this much further back than the previous sync: the service's clock
+ID_REFERENCE_SLACK = timedelta(hours=1)
+"""Id reference checks look this much further back than the previous sync: the service's clock
 stamps `external_updated_at`, not ours."""
+ID_REFERENCE_MARGIN = timedelta(minutes=5)
+"""A child changed this close to its parents' last read may name a parent not read yet."""
 
 WARN = dg.AssetCheckSeverity.WARN
 
@@ -56,8 +58,9 @@ TEAM = Parent(PARENT_TEAM_IMPORTED, "team", imported_data.c.processed_data["key"
 
 
 @dataclass(frozen=True)
-class Reference:
-    """A child row names its parent's `external_id` in a `processed_data` field."""
+class IdReference:
+    """A child row names its parent's `external_id` in a `processed_data` field, and the
+    parent's listing is partitioned like the child's (a Linear comment's issue, by team)."""
 
     check_name: str
     field: str
@@ -65,7 +68,7 @@ class Reference:
     noun: str
 
 
-ISSUE = Reference(PARENT_ISSUE_IMPORTED, "issue_id", "issue", "issue")
+LINEAR_ISSUE = IdReference(REFERENCED_ISSUE_IMPORTED, "issue_id", "issue", "issue")
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,7 @@ class AssetRules:
     source: str
     data_type: str
     parent: Parent | None = None
-    reference: Reference | None = None
+    id_reference: IdReference | None = None
     service_health: bool = False
     """Carries the service-wide checks (success rate, connection): its listing asset does."""
 
@@ -93,7 +96,7 @@ RULES = (
     AssetRules("linear_projects", "linear", "project"),
     AssetRules("linear_labels", "linear", "label"),
     AssetRules("linear_issues", "linear", "issue", TEAM),
-    AssetRules("linear_comments", "linear", "comment", reference=ISSUE),
+    AssetRules("linear_comments", "linear", "comment", id_reference=LINEAR_ISSUE),
     AssetRules("linear_cycles", "linear", "cycle", TEAM),
     AssetRules("linear_workflow_states", "linear", "workflow_state", TEAM),
 )
@@ -133,23 +136,37 @@ def orphans(warehouse: Warehouse, source: str, data_type: str,
     return {key: n for key, n in counts.items() if key is None or key not in known}
 
 
-def dangling_references(warehouse: Warehouse, source: str, data_type: str,
-                        reference: Reference, since: datetime | None) -> dict[str | None, int]:
+def dangling_id_references(warehouse: Warehouse, source: str, data_type: str,
+                           reference: IdReference,
+                           since: datetime | None) -> dict[str | None, int]:
     """Live rows changed since `since` (all of them without it) whose parent is not live,
     counted by the parent id they name.
 
     Reads only the changed rows (through the `external_updated_at` index) and looks their
     parents up by id (the identity index): its cost follows a sync's changes, not the tables.
+    A row is judged only once its partition's parents were read successfully after it changed
+    (a scheduled run may sync comments before issues).
     """
-    t = imported_data.c
-    named = t.processed_data[reference.field].as_string()
-    children = (sa.select(named, sa.func.count())
-                .where(t.source == source, t.data_type == data_type, t.deleted_at.is_(None))
-                .group_by(named))
+    t, p = imported_data.c, sync_partitions.c
+    children = sa.select(t.parent_key, t.processed_data[reference.field].as_string(),
+                         t.external_updated_at).where(
+        t.source == source, t.data_type == data_type, t.deleted_at.is_(None))
     if since is not None:
         children = children.where(t.external_updated_at >= since)
+    counts: dict[str | None, int] = {}
     with warehouse.engine.connect() as conn:
-        counts: dict[str | None, int] = {key: int(n) for key, n in conn.execute(children)}
+        rows = conn.execute(children).all()
+        partitions = sorted({key for key, _id, _at in rows if key is not None})
+        read = {key: _aware(when) for key, when in conn.execute(
+            sa.select(p.partition_key, p.last_success_at).where(
+                p.source == source, p.data_type == reference.data_type,
+                p.partition_key.in_(partitions))) if when is not None} if partitions else {}
+        for key, parent_id, updated in rows:
+            when = read.get(key) if key is not None else None
+            if when is None or updated is None or \
+                    _aware(updated) > when - ID_REFERENCE_MARGIN:
+                continue
+            counts[parent_id] = counts.get(parent_id, 0) + 1
         wanted = sorted(key for key in counts if key is not None)
         known: set[str] = set()
         for start in range(0, len(wanted), 500):
@@ -158,6 +175,10 @@ def dangling_references(warehouse: Warehouse, source: str, data_type: str,
                 t.external_id.in_(wanted[start:start + 500]),
                 t.deleted_at.is_(None))).scalars())
     return {key: n for key, n in counts.items() if key is None or key not in known}
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def previous_sync(instance: dg.DagsterInstance, key: dg.AssetKey) -> datetime | None:
@@ -224,11 +245,11 @@ def _parents_imported(store: Warehouse, rules: AssetRules,
                   "sample": ", ".join(named)})
 
 
-def _references_imported(context: dg.AssetCheckExecutionContext, store: Warehouse,
-                         rules: AssetRules, reference: Reference) -> dg.AssetCheckResult:
+def _id_references_imported(context: dg.AssetCheckExecutionContext, store: Warehouse,
+                            rules: AssetRules, reference: IdReference) -> dg.AssetCheckResult:
     previous = previous_sync(context.instance, rules.key)
-    since = previous - REFERENCE_SLACK if previous is not None else None
-    missing = dangling_references(store, rules.source, rules.data_type, reference, since)
+    since = previous - ID_REFERENCE_SLACK if previous is not None else None
+    missing = dangling_id_references(store, rules.source, rules.data_type, reference, since)
     rows = sum(missing.values())
     named = sorted((k if k is not None else "(none)" for k in missing), key=str)[:SAMPLE]
     scope = f"changed since {since:%Y-%m-%d %H:%M}Z" if since is not None else "all"
@@ -329,11 +350,11 @@ def _specs(rules: AssetRules) -> list[dg.AssetCheckSpec]:
             rules.parent.check_name, asset=rules.key, blocking=True,
             description=f"Every live {rules.data_type} row belongs to an imported, live "
             f"{rules.parent.data_type}."))
-    if rules.reference is not None:
+    if rules.id_reference is not None:
         specs.append(dg.AssetCheckSpec(
-            rules.reference.check_name, asset=rules.key, blocking=True,
+            rules.id_reference.check_name, asset=rules.key, blocking=True,
             description=f"Every {rules.data_type} row changed since the previous sync names an "
-            f"imported, live {rules.reference.data_type}."))
+            f"imported, live {rules.id_reference.data_type}."))
     specs.append(dg.AssetCheckSpec(
         FRESH_WITHIN_INTERVAL, asset=rules.key,
         description=f"Materialized within {FRESHNESS_INTERVALS} sync intervals of the "
@@ -361,8 +382,8 @@ def _asset_checks(rules: AssetRules) -> dg.AssetChecksDefinition:
         yield _no_duplicates(store, rules)
         if rules.parent is not None:
             yield _parents_imported(store, rules, rules.parent)
-        if rules.reference is not None:
-            yield _references_imported(context, store, rules, rules.reference)
+        if rules.id_reference is not None:
+            yield _id_references_imported(context, store, rules, rules.id_reference)
         yield _fresh(context, store, rules)
         if rules.service_health:
             yield _success_rate(store, rules)

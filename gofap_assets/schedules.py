@@ -32,7 +32,7 @@ HEALTH_CHECKS_CRON = "*/30 * * * *"
 SYNC_JOBS = {
     service: dg.define_asset_job(
         name=f"{service}_sync_job",
-        selection=dg.AssetSelection.assets(*plan.listing_assets, *plan.partitioned_assets),
+        selection=dg.AssetSelection.assets(*plan.listing_assets, *plan.every_partitioned),
         description=f"Sync {service}: the listing assets, then the per-partition assets.",
         tags={SERVICE_TAG: service},
     )
@@ -45,7 +45,7 @@ health_checks_job = dg.define_asset_job(
     name="health_checks_job",
     selection=dg.AssetSelection.checks_for_assets(
         *[name for plan in PLANS.values()
-          for name in (*plan.listing_assets, *plan.partitioned_assets)]),
+          for name in (*plan.listing_assets, *plan.every_partitioned)]),
     executor_def=dg.in_process_executor,
     description="Every asset check, without syncing: freshness only means something when it is "
     "also judged between syncs. The checks are SQL queries, so one process runs them all.",

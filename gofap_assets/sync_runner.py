@@ -28,6 +28,14 @@ class ServicePlan:
     listing_assets: tuple[str, ...]
     partitioned_assets: tuple[str, ...]
     partitions: str
+    later_assets: tuple[str, ...] = ()
+    """Partitioned assets that read what the others just wrote (reviews follow the pull
+    requests' rows, comments name issues): run after them, in a run of their own, rather than
+    as Dagster dependencies, whose one failed partition would skip them for every repository."""
+
+    @property
+    def every_partitioned(self) -> tuple[str, ...]:
+        return (*self.partitioned_assets, *self.later_assets)
 
 
 PLANS = {
@@ -36,8 +44,8 @@ PLANS = {
                           "github_repositories"),
     "linear": ServicePlan("linear", ("linear_teams", "linear_users", "linear_projects",
                                      "linear_labels"),
-                          ("linear_issues", "linear_comments", "linear_cycles",
-                           "linear_workflow_states"), "linear_teams"),
+                          ("linear_issues", "linear_cycles", "linear_workflow_states"),
+                          "linear_teams", ("linear_comments",)),
 }
 
 
@@ -153,11 +161,14 @@ def sync_service(defs: dg.Definitions, service: str, *, full: bool = False,
     keys = instance.get_dynamic_partitions(plan.partitions)
     if keys:
         tags = {RANGE_START: keys[0], RANGE_END: keys[-1]}
-        partitioned = dg.materialize(
-            assets, selection=list(plan.partitioned_assets), resources=resources,
-            instance=instance, raise_on_error=False, tags=tags,
-            run_config=_run_config(plan.partitioned_assets, full, log_level))
-        report.runs += _summaries(partitioned, plan.partitioned_assets)
-        _record_checks(report, partitioned)
+        for selection in (plan.partitioned_assets, plan.later_assets):
+            if not selection:
+                continue
+            partitioned = dg.materialize(
+                assets, selection=list(selection), resources=resources,
+                instance=instance, raise_on_error=False, tags=tags,
+                run_config=_run_config(selection, full, log_level))
+            report.runs += _summaries(partitioned, selection)
+            _record_checks(report, partitioned)
     report.seconds = time.monotonic() - started
     return report

@@ -7,10 +7,10 @@ import respx
 import sqlalchemy as sa
 
 from gofap_assets.checks import (
-    ISSUE,
+    LINEAR_ISSUE,
     RULES,
     TEAM,
-    dangling_references,
+    dangling_id_references,
     duplicate_keys,
     freshness,
     orphans,
@@ -67,9 +67,9 @@ def test_a_consistent_warehouse_passes_every_integrity_check(
                                    definitions(settings).asset_checks or [])
     integrity = {k: e for k, e in evaluations.items()
                  if k[1] in ("no_duplicate_keys", "parent_repository_imported",
-                             "parent_team_imported", "parent_issue_imported")}
+                             "parent_team_imported", "referenced_issue_imported")}
     assert len(integrity) == len(RULES) + sum(
-        (r.parent is not None) + (r.reference is not None) for r in RULES)
+        (r.parent is not None) + (r.id_reference is not None) for r in RULES)
     assert all(e.passed for e in integrity.values()), [
         k for k, e in integrity.items() if not e.passed]
     never = evaluations[("github_issues", "fresh_within_interval")]
@@ -111,9 +111,10 @@ def test_comments_naming_a_missing_or_deleted_issue_fail_their_reference_check(
                 processed={"id": "c-3", "issue_id": "i-gone"}),
          record("linear", "cycle", "cy-2", parent="OPS"))
     store.mark_deleted("linear", "issue", ["i-9"])
+    store.record_partition_result("linear", "issue", "ENG", items=1, error=None)
     ok, evaluations = run_checks(settings, instance)
     assert not ok
-    comments = evaluations[("linear_comments", "parent_issue_imported")]
+    comments = evaluations[("linear_comments", "referenced_issue_imported")]
     assert not comments.passed and comments.severity == ERROR
     assert comments.metadata["orphan_rows"].value == 2
     assert "i-9" in (comments.description or "") and "i-gone" in (comments.description or "")
@@ -122,7 +123,7 @@ def test_comments_naming_a_missing_or_deleted_issue_fail_their_reference_check(
     assert evaluations[("linear_workflow_states", "parent_team_imported")].passed
 
 
-def test_the_reference_check_reads_only_rows_changed_since_the_given_moment(
+def test_the_id_reference_check_judges_changed_rows_once_their_parents_were_read(
         database_url: str) -> None:
     store = Warehouse(database_url)
     store.create_schema()
@@ -131,10 +132,16 @@ def test_the_reference_check_reads_only_rows_changed_since_the_given_moment(
                 processed={"id": "c-1", "issue_id": "i-1"}),
          record("linear", "comment", "c-2", parent="ENG",
                 processed={"id": "c-2", "issue_id": "i-2"}),
-         record("linear", "comment", "c-3", parent="ENG", processed={"id": "c-3"}))
-    assert dangling_references(store, "linear", "comment", ISSUE, None) == {"i-2": 1, None: 1}
+         record("linear", "comment", "c-3", parent="ENG", processed={"id": "c-3"}),
+         record("linear", "comment", "c-4", parent="OPS",
+                processed={"id": "c-4", "issue_id": "i-4"}))
+    # No team's issues read yet: nothing can be judged.
+    assert dangling_id_references(store, "linear", "comment", LINEAR_ISSUE, None) == {}
+    store.record_partition_result("linear", "issue", "ENG", items=1, error=None)
+    assert dangling_id_references(store, "linear", "comment", LINEAR_ISSUE, None) == {
+        "i-2": 1, None: 1}
     later = NOW + timedelta(minutes=1)
-    assert dangling_references(store, "linear", "comment", ISSUE, later) == {}
+    assert dangling_id_references(store, "linear", "comment", LINEAR_ISSUE, later) == {}
     store.dispose()
 
 

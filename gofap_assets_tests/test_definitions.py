@@ -39,13 +39,14 @@ CHECKS = {
     "linear_projects": {"no_duplicate_keys", "fresh_within_interval"},
     "linear_labels": {"no_duplicate_keys", "fresh_within_interval"},
     "linear_issues": {"no_duplicate_keys", "parent_team_imported", "fresh_within_interval"},
-    "linear_comments": {"no_duplicate_keys", "parent_issue_imported", "fresh_within_interval"},
+    "linear_comments": {"no_duplicate_keys", "referenced_issue_imported",
+                        "fresh_within_interval"},
     "linear_cycles": {"no_duplicate_keys", "parent_team_imported", "fresh_within_interval"},
     "linear_workflow_states": {"no_duplicate_keys", "parent_team_imported",
                                "fresh_within_interval"},
 }
 BLOCKING = {"no_duplicate_keys", "parent_repository_imported", "parent_team_imported",
-            "parent_issue_imported"}
+            "referenced_issue_imported"}
 JOBS = {"github_sync_job", "linear_sync_job", "health_checks_job"}
 SCHEDULES = {"github_sync_schedule", "linear_sync_schedule", "health_checks_schedule"}
 SENSORS = {"github_partition_discovery_sensor", "linear_partition_discovery_sensor",

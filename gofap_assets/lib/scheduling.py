@@ -34,7 +34,7 @@ IN_FLIGHT_HORIZON = timedelta(hours=24)
 
 def service_of_asset(asset: str) -> str | None:
     for plan in PLANS.values():
-        if asset in plan.listing_assets or asset in plan.partitioned_assets:
+        if asset in plan.listing_assets or asset in plan.every_partitioned:
             return plan.service
     return None
 
@@ -137,7 +137,7 @@ def listing_keys(plan: ServicePlan) -> list[dg.AssetKey]:
 
 
 def partitioned_keys(plan: ServicePlan) -> list[dg.AssetKey]:
-    return [dg.AssetKey(name) for name in plan.partitioned_assets]
+    return [dg.AssetKey(name) for name in plan.every_partitioned]
 
 
 def runs_in_flight(instance: dg.DagsterInstance, service: str, now: datetime) -> int:

@@ -183,12 +183,13 @@ def linear_issues(
 @dg.asset(
     partitions_def=team_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
-    deps=[linear_issues],
+    deps=[linear_teams],
     group_name="linear",
     kinds=_KINDS,
     pool="linear",
-    description="Comments on each team's issues, read incrementally by `updatedAt` after the "
-    "issues (so every comment's issue is there); a comment follows its issue to another team.",
+    description="Comments on each team's issues, read incrementally by `updatedAt` (and when "
+    "their issue changed, so a comment follows its issue to another team). A sync runs them "
+    "after the issues.",
 )
 def linear_comments(
     context: dg.AssetExecutionContext,

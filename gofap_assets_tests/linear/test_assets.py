@@ -1,6 +1,6 @@
 """The Linear assets run through Dagster, with the API mocked at the HTTP layer (respx)."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import dagster as dg
@@ -63,8 +63,8 @@ def test_definitions_shape() -> None:
         assert asset.partitions_def == dg.DynamicPartitionsDefinition(name="linear_teams")
         assert asset.backfill_policy == dg.BackfillPolicy.single_run()
     assert linear_labels.partitions_def is None
-    # Comments come after the issues they are on, so their reference check can pass.
-    assert linear_issues.key in linear_comments.dependency_keys
+    # No Dagster dependency on the issues: one failed team would skip every team's comments.
+    assert linear_issues.key not in linear_comments.dependency_keys
 
 
 def test_listings_then_all_team_partitions_in_one_run(sqlite_url: str,
@@ -162,7 +162,7 @@ def test_team_assets_sync_every_partition_and_their_references_are_checked(
     fake.nodes["cycles"] = [cycle_node(1, active=True), cycle_node(1, team="OPS", future=True)]
     fake.nodes["workflowStates"] = [workflow_state_node("Todo", "unstarted"),
                                     workflow_state_node("Todo", "unstarted", team="OPS")]
-    team_assets = [linear_issues, linear_comments, linear_cycles, linear_workflow_states]
+    team_assets = [linear_issues, linear_cycles, linear_workflow_states]
     everything = [*linear_assets, *asset_checks]
     with dg.instance_for_test() as instance:
         listing = dg.materialize(everything, selection=[linear_teams, linear_labels],
@@ -171,24 +171,29 @@ def test_team_assets_sync_every_partition_and_their_references_are_checked(
         teams = dg.materialize(everything, selection=team_assets,
                                resources=resources(sqlite_url), instance=instance,
                                tags={RANGE_START: "ENG", RANGE_END: "OPS"})
-        assert teams.success
-        for asset, rows in (("linear_comments", 2), ("linear_cycles", 2),
-                            ("linear_workflow_states", 2)):
-            meta = metadata(teams, asset)
-            assert (meta["inserted"], meta["partitions"]) == (rows, 2), asset
-        checks = _check_results(teams)
-        assert checks[("linear_comments", "parent_issue_imported")] is True
+        comments = dg.materialize(everything, selection=[linear_comments],
+                                  resources=resources(sqlite_url), instance=instance,
+                                  tags={RANGE_START: "ENG", RANGE_END: "OPS"})
+        assert teams.success and comments.success
+        for result, asset in ((comments, "linear_comments"), (teams, "linear_cycles"),
+                              (teams, "linear_workflow_states")):
+            meta = metadata(result, asset)
+            assert (meta["inserted"], meta["partitions"]) == (2, 2), asset
+        checks = {**_check_results(teams), **_check_results(comments)}
+        assert checks[("linear_comments", "referenced_issue_imported")] is True
         assert checks[("linear_cycles", "parent_team_imported")] is True
         assert checks[("linear_workflow_states", "parent_team_imported")] is True
 
-        # A new comment whose issue never arrived (the sync could not read that issue).
-        just_now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        fake.nodes["comments"].append(comment_node(3, issue=99, updated=just_now))
+        # A recent comment whose issue never arrived (the sync could not read that issue);
+        # the issues were read since it changed, so it is judged.
+        recent = (datetime.now(UTC) - timedelta(minutes=10)).isoformat(
+            timespec="milliseconds").replace("+00:00", "Z")
+        fake.nodes["comments"].append(comment_node(3, issue=99, updated=recent))
         again = dg.materialize(everything, selection=[linear_comments],
                                resources=resources(sqlite_url), instance=instance,
                                tags={RANGE_START: "ENG", RANGE_END: "OPS"},
                                raise_on_error=False)
         [evaluation] = [e for e in again.get_asset_check_evaluations()
-                        if e.check_name == "parent_issue_imported"]
+                        if e.check_name == "referenced_issue_imported"]
     assert not evaluation.passed and "issue-99" in (evaluation.description or "")
     assert evaluation.metadata["orphan_rows"].value == 1
