@@ -118,6 +118,38 @@ VIEWS: tuple[ViewSpec, ...] = (
 )
 
 
+def _expr(dialect: str, key: str, kind: str) -> str:
+    if dialect == "postgresql":
+        if kind == "json":
+            return f"processed_data->'{key}'"
+        cast = {"text": "", "int": "::bigint", "bool": "::boolean",
+                "float": "::double precision", "timestamp": "::timestamptz"}[kind]
+        return f"(processed_data->>'{key}'){cast}"
+    if kind == "int":
+        return f"CAST(json_extract(processed_data, '$.{key}') AS INTEGER)"
+    if kind == "json":
+        return f"json_extract(processed_data, '$.{key}')"
+    return f"json_extract(processed_data, '$.{key}')"
+
+
+def view_sql(spec: ViewSpec, dialect: str) -> str:
+    columns = ["id AS row_id", "external_id", "title", "description", "state"]
+    columns += [f"{_expr(dialect, key, kind)} AS {name}" for name, key, kind in spec.columns]
+    columns += [f"{column} AS {alias}" for alias, column in _COMMON_TAIL]
+    return (f"CREATE VIEW {spec.name} AS SELECT {', '.join(columns)} FROM imported_data "
+            f"WHERE source = '{spec.source}' AND data_type = '{spec.data_type}' "
+            "AND deleted_at IS NULL")
+
+
+def create_views(conn: Connection) -> None:
+    """(Re)create every view so a new release's columns take effect on `init-db`."""
+    dialect = conn.dialect.name
+    for name, sql in [*((v.name, view_sql(v, dialect)) for v in VIEWS),
+                      *((n, linear_sql(dialect)) for n, linear_sql in LINEAR_BRIDGE_VIEWS.items())]:
+        conn.execute(sa.text(f"DROP VIEW IF EXISTS {name}"))
+        conn.execute(sa.text(sql))
+
+
 def linear_issue_labels_sql(dialect: str) -> str:
     """One row per live Linear issue and label id it carries, with the label's current name.
 
@@ -144,36 +176,3 @@ def linear_issue_labels_sql(dialect: str) -> str:
 
 LINEAR_BRIDGE_VIEWS = {"linear_issue_labels": linear_issue_labels_sql}
 """Bridge views of many-to-many Linear facts: name -> its CREATE VIEW for a dialect."""
-
-
-def _expr(dialect: str, key: str, kind: str) -> str:
-    if dialect == "postgresql":
-        if kind == "json":
-            return f"processed_data->'{key}'"
-        cast = {"text": "", "int": "::bigint", "bool": "::boolean",
-                "float": "::double precision", "timestamp": "::timestamptz"}[kind]
-        return f"(processed_data->>'{key}'){cast}"
-    if kind == "int":
-        return f"CAST(json_extract(processed_data, '$.{key}') AS INTEGER)"
-    if kind == "json":
-        return f"json_extract(processed_data, '$.{key}')"
-    return f"json_extract(processed_data, '$.{key}')"
-
-
-def view_sql(spec: ViewSpec, dialect: str) -> str:
-    columns = ["id AS row_id", "external_id", "title", "description", "state"]
-    columns += [f"{_expr(dialect, key, kind)} AS {name}" for name, key, kind in spec.columns]
-    columns += [f"{column} AS {alias}" for alias, column in _COMMON_TAIL]
-    return (f"CREATE VIEW {spec.name} AS SELECT {', '.join(columns)} FROM imported_data "
-            f"WHERE source = '{spec.source}' AND data_type = '{spec.data_type}' "
-            "AND deleted_at IS NULL")
-
-
-def create_views(conn: Connection) -> None:
-    """(Re)create every view so a new release's columns take effect on `init-db`."""
-    for spec in VIEWS:
-        conn.execute(sa.text(f"DROP VIEW IF EXISTS {spec.name}"))
-        conn.execute(sa.text(view_sql(spec, conn.dialect.name)))
-    for name, bridge_sql in LINEAR_BRIDGE_VIEWS.items():
-        conn.execute(sa.text(f"DROP VIEW IF EXISTS {name}"))
-        conn.execute(sa.text(bridge_sql(conn.dialect.name)))
