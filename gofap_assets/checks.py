@@ -33,6 +33,11 @@ SUCCESS_RATE_WINDOW = 20
 FRESHNESS_INTERVALS = 2
 """Stale after this many intervals without a materialization: one missed sync is tolerated."""
 SAMPLE = 10
+ID_REFERENCE_SLACK = timedelta(hours=1)
+"""Id reference checks look this much further back than the previous sync: the service's clock
+stamps `external_updated_at`, not ours."""
+REFERENCE_MARGIN = timedelta(minutes=5)
+"""A child changed this close to its parents' last read may name a parent not read yet."""
 
 WARN = dg.AssetCheckSeverity.WARN
 
@@ -69,6 +74,17 @@ ISSUE_OR_PULL = Reference(REFERENCED_ISSUE_IMPORTED, "issue_number", ("issue", "
                           "issue or pull request")
 PULL = Reference(REFERENCED_PULL_REQUEST_IMPORTED, "pull_request_number", ("pull_request",),
                  "pull request")
+class IdReference:
+    """A child row names its parent's `external_id` in a `processed_data` field, and the
+    parent's listing is partitioned like the child's (a Linear comment's issue, by team)."""
+
+    check_name: str
+    field: str
+    data_type: str
+    noun: str
+
+
+LINEAR_ISSUE = IdReference(REFERENCED_ISSUE_IMPORTED, "issue_id", "issue", "issue")
 
 
 @dataclass(frozen=True)
@@ -78,6 +94,7 @@ class AssetRules:
     data_type: str
     parent: Parent | None = None
     reference: Reference | None = None
+    id_reference: IdReference | None = None
     service_health: bool = False
     """Carries the service-wide checks (success rate, connection): its listing asset does."""
 
@@ -100,7 +117,11 @@ RULES = (
     AssetRules("linear_teams", "linear", "team", service_health=True),
     AssetRules("linear_users", "linear", "user"),
     AssetRules("linear_projects", "linear", "project"),
+    AssetRules("linear_labels", "linear", "label"),
     AssetRules("linear_issues", "linear", "issue", TEAM),
+    AssetRules("linear_comments", "linear", "comment", id_reference=LINEAR_ISSUE),
+    AssetRules("linear_cycles", "linear", "cycle", TEAM),
+    AssetRules("linear_workflow_states", "linear", "workflow_state", TEAM),
 )
 
 
@@ -150,10 +171,6 @@ def orphans(warehouse: Warehouse, source: str, data_type: str,
     return {key: int(n) for key, n in counts.items()}
 
 
-REFERENCE_MARGIN = timedelta(minutes=5)
-"""Children this close to their parents' last read may name a parent not read yet."""
-
-
 def dangling_references(warehouse: Warehouse, source: str, data_type: str,
                         reference: Reference, since: datetime) -> dict[str, list[int]]:
     """Numbers that live children updated at or after `since` name but no live parent has,
@@ -199,6 +216,59 @@ def dangling_references(warehouse: Warehouse, source: str, data_type: str,
 
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def dangling_id_references(warehouse: Warehouse, source: str, data_type: str,
+                           reference: IdReference,
+                           since: datetime | None) -> dict[str | None, int]:
+    """Live rows changed since `since` (all of them without it) whose parent is not live,
+    counted by the parent id they name.
+
+    Reads only the changed rows (through the `external_updated_at` index) and looks their
+    parents up by id (the identity index): its cost follows a sync's changes, not the tables.
+    A row is judged only once its partition's parents were read successfully after it changed
+    (a scheduled run may sync comments before issues).
+    """
+    t, p = imported_data.c, sync_partitions.c
+    children = sa.select(t.parent_key, t.processed_data[reference.field].as_string(),
+                         t.external_updated_at).where(
+        t.source == source, t.data_type == data_type, t.deleted_at.is_(None))
+    if since is not None:
+        children = children.where(t.external_updated_at >= since)
+    counts: dict[str | None, int] = {}
+    with warehouse.engine.connect() as conn:
+        rows = conn.execute(children).all()
+        partitions = sorted({key for key, _id, _at in rows if key is not None})
+        read = {key: _aware(when) for key, when in conn.execute(
+            sa.select(p.partition_key, p.last_success_at).where(
+                p.source == source, p.data_type == reference.data_type,
+                p.partition_key.in_(partitions))) if when is not None} if partitions else {}
+        for key, parent_id, updated in rows:
+            when = read.get(key) if key is not None else None
+            if when is None or updated is None or \
+                    _aware(updated) > when - REFERENCE_MARGIN:
+                continue
+            counts[parent_id] = counts.get(parent_id, 0) + 1
+        wanted = sorted(key for key in counts if key is not None)
+        known: set[str] = set()
+        for start in range(0, len(wanted), 500):
+            known.update(conn.execute(sa.select(t.external_id).where(
+                t.source == source, t.data_type == reference.data_type,
+                t.external_id.in_(wanted[start:start + 500]),
+                t.deleted_at.is_(None))).scalars())
+    return {key: n for key, n in counts.items() if key is None or key not in known}
+
+
+def previous_sync(instance: dg.DagsterInstance, key: dg.AssetKey) -> datetime | None:
+    """When the asset was materialized before the run of its latest materialization."""
+    latest = instance.get_latest_materialization_event(key)
+    if latest is None:
+        return None
+    run = instance.get_run_record_by_id(latest.run_id)
+    started = run.start_time if run is not None and run.start_time else latest.timestamp
+    earlier = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=key, before_timestamp=started), limit=1).records
+    return datetime.fromtimestamp(earlier[0].timestamp, UTC) if earlier else None
 
 
 def latest_attempt(warehouse: Warehouse, service: str) -> tuple[bool, str | None,
@@ -267,6 +337,23 @@ def _references_imported(store: Warehouse, rules: AssetRules,
         f"{reference.noun} numbers that are not imported: {', '.join(named)}",
         metadata={"missing_references": count, "judged_since": since.isoformat(),
                   "sample": ", ".join(named)})
+
+
+def _id_references_imported(context: dg.AssetCheckExecutionContext, store: Warehouse,
+                            rules: AssetRules, reference: IdReference) -> dg.AssetCheckResult:
+    previous = previous_sync(context.instance, rules.key)
+    since = previous - ID_REFERENCE_SLACK if previous is not None else None
+    missing = dangling_id_references(store, rules.source, rules.data_type, reference, since)
+    rows = sum(missing.values())
+    named = sorted((k if k is not None else "(none)" for k in missing), key=str)[:SAMPLE]
+    scope = f"changed since {since:%Y-%m-%d %H:%M}Z" if since is not None else "all"
+    return dg.AssetCheckResult(
+        check_name=reference.check_name, asset_key=rules.key, passed=not missing,
+        description=None if not missing else
+        f"{rows} live {rules.data_type} rows ({scope}) name a {reference.noun} that is not "
+        f"imported (or is marked deleted): {', '.join(named)}",
+        metadata={"orphan_rows": rows, "missing_parents": len(missing),
+                  "rows_checked": scope, "sample": ", ".join(named)})
 
 
 def freshness(rules: AssetRules, state: ServiceState, last: datetime | None,
@@ -362,6 +449,11 @@ def _specs(rules: AssetRules) -> list[dg.AssetCheckSpec]:
             rules.reference.check_name, asset=rules.key, blocking=True,
             description=f"Every {rules.data_type} updated within {FRESHNESS_INTERVALS} sync "
             f"intervals names an imported, live {rules.reference.noun}."))
+    if rules.id_reference is not None:
+        specs.append(dg.AssetCheckSpec(
+            rules.id_reference.check_name, asset=rules.key, blocking=True,
+            description=f"Every {rules.data_type} row changed since the previous sync names an "
+            f"imported, live {rules.id_reference.data_type}."))
     specs.append(dg.AssetCheckSpec(
         FRESH_WITHIN_INTERVAL, asset=rules.key,
         description=f"Materialized within {FRESHNESS_INTERVALS} sync intervals of the "
@@ -391,6 +483,8 @@ def _asset_checks(rules: AssetRules) -> dg.AssetChecksDefinition:
             yield _parents_imported(store, rules, rules.parent)
         if rules.reference is not None:
             yield _references_imported(store, rules, rules.reference)
+        if rules.id_reference is not None:
+            yield _id_references_imported(context, store, rules, rules.id_reference)
         yield _fresh(context, store, rules)
         if rules.service_health:
             yield _success_rate(store, rules)

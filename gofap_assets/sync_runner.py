@@ -45,8 +45,10 @@ PLANS = {
                           "github_repositories",
                           ("github_issue_comments", "github_pull_request_reviews",
                            "github_review_comments")),
-    "linear": ServicePlan("linear", ("linear_teams", "linear_users", "linear_projects"),
-                          ("linear_issues",), "linear_teams"),
+    "linear": ServicePlan("linear", ("linear_teams", "linear_users", "linear_projects",
+                                     "linear_labels"),
+                          ("linear_issues", "linear_cycles", "linear_workflow_states"),
+                          "linear_teams", ("linear_comments",)),
 }
 
 

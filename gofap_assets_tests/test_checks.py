@@ -8,8 +8,10 @@ import sqlalchemy as sa
 
 from gofap_assets.checks import (
     ISSUE_OR_PULL,
+    LINEAR_ISSUE,
     RULES,
     TEAM,
+    dangling_id_references,
     dangling_references,
     duplicate_keys,
     freshness,
@@ -48,7 +50,12 @@ def seed_consistent(store: Warehouse) -> None:
          record("github", "commit", "acme/api@abc", parent="acme/api"),
          record("linear", "team", "t-1", title="Engineering", processed={"key": "ENG"}),
          record("linear", "issue", "i-1", parent="ENG"),
-         record("linear", "user", "u-1"), record("linear", "project", "p-1"))
+         record("linear", "user", "u-1"), record("linear", "project", "p-1"),
+         record("linear", "comment", "c-1", parent="ENG",
+                processed={"id": "c-1", "issue_id": "i-1"}),
+         record("linear", "cycle", "cy-1", parent="ENG"),
+         record("linear", "workflow_state", "ws-1", parent="ENG"),
+         record("linear", "label", "l-1"))
 
 
 def test_a_consistent_warehouse_passes_every_integrity_check(
@@ -62,8 +69,11 @@ def test_a_consistent_warehouse_passes_every_integrity_check(
                                    definitions(settings).asset_checks or [])
     integrity = {k: e for k, e in evaluations.items()
                  if k[1] in ("no_duplicate_keys", "parent_repository_imported",
-                             "parent_team_imported")}
-    assert len(integrity) == 14 + 10
+                             "parent_team_imported", "referenced_issue_imported",
+                             "referenced_pull_request_imported")}
+    assert len(integrity) == len(RULES) + sum(
+        (r.parent is not None) + (r.reference is not None) + (r.id_reference is not None)
+        for r in RULES)
     assert all(e.passed for e in integrity.values()), [
         k for k, e in integrity.items() if not e.passed]
     never = evaluations[("github_issues", "fresh_within_interval")]
@@ -152,6 +162,50 @@ def test_a_child_newer_than_its_parents_last_read_is_not_judged(
                        {}, {"issue_number": 99}))
     _ok, evaluations = run_checks(settings, instance)
     assert evaluations[("github_issue_comments", "referenced_issue_imported")].passed
+
+
+def test_comments_naming_a_missing_or_deleted_issue_fail_their_reference_check(
+        settings: Settings, store: Warehouse, instance: dg.DagsterInstance) -> None:
+    seed_consistent(store)
+    seed(store, record("linear", "issue", "i-9", parent="ENG"),
+         record("linear", "comment", "c-2", parent="ENG",
+                processed={"id": "c-2", "issue_id": "i-9"}),
+         record("linear", "comment", "c-3", parent="ENG",
+                processed={"id": "c-3", "issue_id": "i-gone"}),
+         record("linear", "cycle", "cy-2", parent="OPS"))
+    store.mark_deleted("linear", "issue", ["i-9"])
+    store.record_partition_result("linear", "issue", "ENG", items=1, error=None)
+    ok, evaluations = run_checks(settings, instance)
+    assert not ok
+    comments = evaluations[("linear_comments", "referenced_issue_imported")]
+    assert not comments.passed and comments.severity == ERROR
+    assert comments.metadata["orphan_rows"].value == 2
+    assert "i-9" in (comments.description or "") and "i-gone" in (comments.description or "")
+    cycles = evaluations[("linear_cycles", "parent_team_imported")]
+    assert not cycles.passed and "OPS" in (cycles.description or "")
+    assert evaluations[("linear_workflow_states", "parent_team_imported")].passed
+
+
+def test_the_id_reference_check_judges_changed_rows_once_their_parents_were_read(
+        database_url: str) -> None:
+    store = Warehouse(database_url)
+    store.create_schema()
+    seed(store, record("linear", "issue", "i-1", parent="ENG"),
+         record("linear", "comment", "c-1", parent="ENG",
+                processed={"id": "c-1", "issue_id": "i-1"}),
+         record("linear", "comment", "c-2", parent="ENG",
+                processed={"id": "c-2", "issue_id": "i-2"}),
+         record("linear", "comment", "c-3", parent="ENG", processed={"id": "c-3"}),
+         record("linear", "comment", "c-4", parent="OPS",
+                processed={"id": "c-4", "issue_id": "i-4"}))
+    # No team's issues read yet: nothing can be judged.
+    assert dangling_id_references(store, "linear", "comment", LINEAR_ISSUE, None) == {}
+    store.record_partition_result("linear", "issue", "ENG", items=1, error=None)
+    assert dangling_id_references(store, "linear", "comment", LINEAR_ISSUE, None) == {
+        "i-2": 1, None: 1}
+    later = NOW + timedelta(minutes=1)
+    assert dangling_id_references(store, "linear", "comment", LINEAR_ISSUE, later) == {}
+    store.dispose()
 
 
 def test_the_duplicate_query_finds_what_the_unique_constraint_prevents(

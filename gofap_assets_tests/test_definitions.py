@@ -22,7 +22,11 @@ ASSETS = {
     "linear_teams": ("linear", None),
     "linear_users": ("linear", None),
     "linear_projects": ("linear", None),
+    "linear_labels": ("linear", None),
     "linear_issues": ("linear", "linear_teams"),
+    "linear_comments": ("linear", "linear_teams"),
+    "linear_cycles": ("linear", "linear_teams"),
+    "linear_workflow_states": ("linear", "linear_teams"),
 }
 """asset -> (group, dynamic partitions it is split by)."""
 
@@ -50,7 +54,13 @@ CHECKS = {
                      "connection_healthy"},
     "linear_users": {"no_duplicate_keys", "fresh_within_interval"},
     "linear_projects": {"no_duplicate_keys", "fresh_within_interval"},
+    "linear_labels": {"no_duplicate_keys", "fresh_within_interval"},
     "linear_issues": {"no_duplicate_keys", "parent_team_imported", "fresh_within_interval"},
+    "linear_comments": {"no_duplicate_keys", "referenced_issue_imported",
+                        "fresh_within_interval"},
+    "linear_cycles": {"no_duplicate_keys", "parent_team_imported", "fresh_within_interval"},
+    "linear_workflow_states": {"no_duplicate_keys", "parent_team_imported",
+                               "fresh_within_interval"},
 }
 BLOCKING = {"no_duplicate_keys", "parent_repository_imported", "parent_team_imported",
             "referenced_issue_imported", "referenced_pull_request_imported"}

@@ -23,7 +23,8 @@ SERVICE_TAG = "gofap/service"
 MAX_PARTITIONS_PER_RUN = 100
 """A tick for thousands of repositories becomes tens of runs, not thousands."""
 CREDENTIALS = {"github": "GITHUB_TOKEN", "linear": "LINEAR_API_KEY"}
-PARTITIONED_DATA_TYPES = {"github": ("issue", "pull_request", "commit"), "linear": ("issue",)}
+PARTITIONED_DATA_TYPES = {"github": ("issue", "pull_request", "commit"),
+                          "linear": ("issue", "comment", "cycle", "workflow_state")}
 """The `sync_partitions.data_type`s each service's partitioned assets record per partition."""
 IN_FLIGHT = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.STARTING,
              dg.DagsterRunStatus.STARTED]

@@ -1,4 +1,5 @@
-"""The Linear assets: teams, users and projects, and each team's issues as a partition."""
+"""The Linear assets: teams, users, projects and labels, and each team's issues, comments,
+cycles and workflow states as a partition."""
 
 from collections.abc import Callable
 from datetime import timedelta
@@ -11,7 +12,16 @@ from gofap_assets.lib.runner import run_listing, run_partitions
 from gofap_assets.linear.client import LinearClient
 from gofap_assets.linear.partitions import team_partitions
 from gofap_assets.linear.resources import LinearResource
-from gofap_assets.linear.sync import sync_projects, sync_team_issues, sync_teams, sync_users
+from gofap_assets.linear.sync import (
+    sync_labels,
+    sync_projects,
+    sync_team_comments,
+    sync_team_cycles,
+    sync_team_issues,
+    sync_team_workflow_states,
+    sync_teams,
+    sync_users,
+)
 from gofap_assets.warehouse import Warehouse
 from gofap_assets.warehouse.resource import WarehouseResource
 
@@ -113,6 +123,43 @@ def linear_projects(
 
 
 @dg.asset(
+    group_name="linear",
+    kinds=_KINDS,
+    pool="linear",
+    description="Every issue label of the Linear workspace, workspace-wide and team labels, "
+    "archived ones included, read incrementally by `updatedAt`.",
+)
+def linear_labels(
+    context: dg.AssetExecutionContext,
+    config: SyncConfig,
+    linear: LinearResource,
+    warehouse: WarehouseResource,
+) -> dg.MaterializeResult:
+    store = warehouse.warehouse
+    return _listing_asset(
+        context, linear, store,
+        lambda client: sync_labels(client, store, full=config.full, overlap=_overlap(linear)),
+        dict)
+
+
+def _team_asset(context: dg.AssetExecutionContext, linear: LinearResource,
+                warehouse: WarehouseResource, data_type: str,
+                sync: Callable[[LinearClient, Warehouse, str], PartitionOutcome]
+                ) -> dg.MaterializeResult:
+    """Run `sync` for every team partition of the run, each failing on its own."""
+    client, store = linear.client, warehouse.warehouse
+    try:
+        client.verify_workspace()
+    except Exception as exc:
+        store.record_service_run(SERVICE, items=0, error=str(exc))
+        raise
+    return run_partitions(
+        context, service=SERVICE, data_type=data_type, keys=context.partition_keys,
+        work=lambda key: sync(client, store, key), warehouse=store, stats=client.http.stats,
+        concurrency=linear.concurrency, extra=lambda: _api_metadata(client))
+
+
+@dg.asset(
     partitions_def=team_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     deps=[linear_teams],
@@ -128,18 +175,72 @@ def linear_issues(
     linear: LinearResource,
     warehouse: WarehouseResource,
 ) -> dg.MaterializeResult:
-    client, store = linear.client, warehouse.warehouse
-    try:
-        client.verify_workspace()
-    except Exception as exc:
-        store.record_service_run(SERVICE, items=0, error=str(exc))
-        raise
-    return run_partitions(
-        context, service=SERVICE, data_type="issue", keys=context.partition_keys,
-        work=lambda key: sync_team_issues(client, store, key, full=config.full,
-                                          overlap=_overlap(linear)),
-        warehouse=store, stats=client.http.stats, concurrency=linear.concurrency,
-        extra=lambda: _api_metadata(client))
+    return _team_asset(context, linear, warehouse, "issue", lambda client, store, key:
+                       sync_team_issues(client, store, key, full=config.full,
+                                        overlap=_overlap(linear)))
 
 
-linear_assets = [linear_teams, linear_users, linear_projects, linear_issues]
+@dg.asset(
+    partitions_def=team_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    deps=[linear_teams],
+    group_name="linear",
+    kinds=_KINDS,
+    pool="linear",
+    description="Comments on each team's issues, read incrementally by `updatedAt` (and when "
+    "their issue changed, so a comment follows its issue to another team). A sync runs them "
+    "after the issues.",
+)
+def linear_comments(
+    context: dg.AssetExecutionContext,
+    config: SyncConfig,
+    linear: LinearResource,
+    warehouse: WarehouseResource,
+) -> dg.MaterializeResult:
+    return _team_asset(context, linear, warehouse, "comment", lambda client, store, key:
+                       sync_team_comments(client, store, key, full=config.full,
+                                          overlap=_overlap(linear)))
+
+
+@dg.asset(
+    partitions_def=team_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    deps=[linear_teams],
+    group_name="linear",
+    kinds=_KINDS,
+    pool="linear",
+    description="Each team's cycles, read whole every sync: whether a cycle is active, "
+    "upcoming or completed follows the clock, not `updatedAt`.",
+)
+def linear_cycles(
+    context: dg.AssetExecutionContext,
+    config: SyncConfig,
+    linear: LinearResource,
+    warehouse: WarehouseResource,
+) -> dg.MaterializeResult:
+    return _team_asset(context, linear, warehouse, "cycle", lambda client, store, key:
+                       sync_team_cycles(client, store, key, full=config.full))
+
+
+@dg.asset(
+    partitions_def=team_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    deps=[linear_teams],
+    group_name="linear",
+    kinds=_KINDS,
+    pool="linear",
+    description="Each team's workflow states (the columns issues move between), read whole "
+    "every sync: a team has a handful.",
+)
+def linear_workflow_states(
+    context: dg.AssetExecutionContext,
+    config: SyncConfig,
+    linear: LinearResource,
+    warehouse: WarehouseResource,
+) -> dg.MaterializeResult:
+    return _team_asset(context, linear, warehouse, "workflow_state", lambda client, store, key:
+                       sync_team_workflow_states(client, store, key, full=config.full))
+
+
+linear_assets = [linear_teams, linear_users, linear_projects, linear_labels, linear_issues,
+                 linear_comments, linear_cycles, linear_workflow_states]

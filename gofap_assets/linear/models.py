@@ -212,3 +212,168 @@ def issue_record(raw: dict[str, Any]) -> Record:
             "canceled_at": _iso(issue.canceled_at),
         },
     )
+
+
+class CommentIssueRef(_Node):
+    team: TeamRef
+
+
+class Comment(_Node):
+    body: NotNull[str] = None
+    url: NotNull[str] = None
+    issue_id: str | None = None
+    parent_id: str | None = None
+    issue: CommentIssueRef
+    """The issue and its current team: the comment's partition, so part of its identity."""
+    user: _Node | None = None
+    created_at: NotNull[UtcDatetime] = None
+    updated_at: NotNull[UtcDatetime] = None
+    archived_at: UtcDatetime | None = None
+    edited_at: UtcDatetime | None = None
+    resolved_at: UtcDatetime | None = None
+
+
+class Cycle(_Node):
+    number: NotNull[WholeNumber] = None
+    name: str | None = None
+    description: str | None = None
+    starts_at: NotNull[UtcDatetime] = None
+    ends_at: NotNull[UtcDatetime] = None
+    completed_at: UtcDatetime | None = None
+    is_active: NotNull[bool] = None
+    is_future: NotNull[bool] = None
+    is_past: NotNull[bool] = None
+    progress: NotNull[float] = None
+    team: TeamRef
+    """The team the cycle belongs to: its partition, so part of its identity here."""
+    created_at: NotNull[UtcDatetime] = None
+    updated_at: NotNull[UtcDatetime] = None
+    archived_at: UtcDatetime | None = None
+    auto_archived_at: UtcDatetime | None = None
+
+
+class WorkflowState(_Node):
+    name: NotNull[str] = None
+    type: NotNull[StateText] = None
+    description: str | None = None
+    color: str | None = None
+    position: float | None = None
+    team: TeamRef
+    """Its partition, like a cycle's."""
+    created_at: NotNull[UtcDatetime] = None
+    updated_at: NotNull[UtcDatetime] = None
+    archived_at: UtcDatetime | None = None
+
+
+class Label(_Node):
+    name: NotNull[str] = None
+    description: str | None = None
+    color: str | None = None
+    is_group: bool | None = None
+    team: TeamRef | None = None
+    """None for a workspace label."""
+    parent: _Node | None = None
+    created_at: NotNull[UtcDatetime] = None
+    updated_at: NotNull[UtcDatetime] = None
+    archived_at: UtcDatetime | None = None
+
+
+def first_line(text: str | None) -> str | None:
+    """A comment's title: the first line of its body (None for an empty body)."""
+    if not text or not text.strip():
+        return None
+    return text.strip().splitlines()[0].strip()
+
+
+def cycle_state(cycle: Cycle) -> str | None:
+    """`active`, `upcoming` or `completed`; Linear computes the flags from the clock."""
+    if cycle.is_active:
+        return "active"
+    if cycle.is_future:
+        return "upcoming"
+    if cycle.is_past or cycle.completed_at is not None:
+        return "completed"
+    return None
+
+
+def _team_key(team: TeamRef | None) -> str | None:
+    return team.key if team else None
+
+
+def comment_record(raw: dict[str, Any]) -> Record:
+    """Parented by the team its issue is in now (a team listing has issue comments only)."""
+    comment, notes = validate(Comment, raw, identity=("id", "issue"))
+    issue_id, team = comment.issue.id, comment.issue.team
+    return Record(
+        source=SOURCE, data_type="comment", external_id=comment.id, parent_key=_team_key(team),
+        title=first_line(comment.body), description=comment.body, state=None,
+        external_created_at=comment.created_at, external_updated_at=comment.updated_at,
+        raw_data=raw, archived=comment.archived_at is not None, notes=notes,
+        processed_data={
+            "id": comment.id, "issue_id": issue_id, "team_id": _ref(team),
+            "team_key": _team_key(team), "user_id": _ref(comment.user),
+            "parent_id": comment.parent_id, "url": comment.url,
+            "archived": comment.archived_at is not None,
+            "archived_at": _iso(comment.archived_at), "edited_at": _iso(comment.edited_at),
+            "resolved_at": _iso(comment.resolved_at),
+        },
+    )
+
+
+def cycle_record(raw: dict[str, Any]) -> Record:
+    cycle, notes = validate(Cycle, raw, identity=("id", "team"))
+    number = int(cycle.number) if cycle.number is not None else None
+    title = cycle.name or (f"Cycle {number}" if number is not None else None)
+    state = cycle_state(cycle)
+    archived = cycle.archived_at is not None
+    return Record(
+        source=SOURCE, data_type="cycle", external_id=cycle.id, parent_key=_team_key(cycle.team),
+        title=title, description=cycle.description, state=state,
+        external_created_at=cycle.created_at, external_updated_at=cycle.updated_at,
+        raw_data=raw, archived=archived, notes=notes,
+        processed_data={
+            "id": cycle.id, "number": number, "name": cycle.name,
+            "team_id": _ref(cycle.team), "team_key": _team_key(cycle.team), "state": state,
+            "starts_at": _iso(cycle.starts_at), "ends_at": _iso(cycle.ends_at),
+            "completed_at": _iso(cycle.completed_at), "progress": cycle.progress,
+            "archived": archived, "archived_at": _iso(cycle.archived_at),
+            "auto_archived_at": _iso(cycle.auto_archived_at),
+        },
+    )
+
+
+def workflow_state_record(raw: dict[str, Any]) -> Record:
+    workflow_state, notes = validate(WorkflowState, raw, identity=("id", "team"))
+    team = workflow_state.team
+    archived = workflow_state.archived_at is not None
+    return Record(
+        source=SOURCE, data_type="workflow_state", external_id=workflow_state.id,
+        parent_key=_team_key(team), title=workflow_state.name,
+        description=workflow_state.description, state=workflow_state.type,
+        external_created_at=workflow_state.created_at,
+        external_updated_at=workflow_state.updated_at, raw_data=raw, archived=archived,
+        notes=notes, processed_data={
+            "id": workflow_state.id, "name": workflow_state.name, "type": workflow_state.type,
+            "team_id": _ref(team), "team_key": _team_key(team), "color": workflow_state.color,
+            "position": workflow_state.position, "archived": archived,
+            "archived_at": _iso(workflow_state.archived_at),
+        },
+    )
+
+
+def label_record(raw: dict[str, Any]) -> Record:
+    """Workspace labels have no team (and no parent key); team labels carry their team's."""
+    label, notes = validate(Label, raw)
+    archived = label.archived_at is not None
+    return Record(
+        source=SOURCE, data_type="label", external_id=label.id, parent_key=_team_key(label.team),
+        title=label.name, description=label.description, state=None,
+        external_created_at=label.created_at, external_updated_at=label.updated_at,
+        raw_data=raw, archived=archived, notes=notes,
+        processed_data={
+            "id": label.id, "name": label.name, "team_id": _ref(label.team),
+            "team_key": _team_key(label.team), "parent_id": _ref(label.parent),
+            "color": label.color, "is_group": label.is_group, "archived": archived,
+            "archived_at": _iso(label.archived_at),
+        },
+    )

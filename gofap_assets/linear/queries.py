@@ -50,6 +50,30 @@ ISSUE_FIELDS = """
 """Related entities by id only: their names change without bumping the issue's `updatedAt`,
 so copies of them would go stale between full syncs (the views join on the ids instead)."""
 
+COMMENT_FIELDS = """
+  id body url createdAt updatedAt archivedAt editedAt resolvedAt issueId parentId
+  user { id }
+  issue { id team { id key } }
+"""
+"""The issue's team is the comment's partition: a comment follows its issue when it moves."""
+
+CYCLE_FIELDS = """
+  id number name description startsAt endsAt completedAt isActive isFuture isPast progress
+  createdAt updatedAt archivedAt autoArchivedAt
+  team { id key }
+"""
+
+WORKFLOW_STATE_FIELDS = """
+  id name type description color position createdAt updatedAt archivedAt
+  team { id key }
+"""
+
+LABEL_FIELDS = """
+  id name description color isGroup createdAt updatedAt archivedAt
+  team { id key }
+  parent { id }
+"""
+
 
 @dataclass(frozen=True)
 class Listing:
@@ -77,7 +101,12 @@ TEAMS = _listing("LinearTeams", "teams", "TeamFilter", TEAM_FIELDS)
 USERS = _listing("LinearUsers", "users", "UserFilter", USER_FIELDS, ", includeDisabled: true")
 PROJECTS = _listing("LinearProjects", "projects", "ProjectFilter", PROJECT_FIELDS)
 ISSUES = _listing("LinearIssues", "issues", "IssueFilter", ISSUE_FIELDS)
-LISTINGS = (TEAMS, USERS, PROJECTS, ISSUES)
+COMMENTS = _listing("LinearComments", "comments", "CommentFilter", COMMENT_FIELDS)
+CYCLES = _listing("LinearCycles", "cycles", "CycleFilter", CYCLE_FIELDS)
+WORKFLOW_STATES = _listing("LinearWorkflowStates", "workflowStates", "WorkflowStateFilter",
+                           WORKFLOW_STATE_FIELDS)
+LABELS = _listing("LinearLabels", "issueLabels", "IssueLabelFilter", LABEL_FIELDS)
+LISTINGS = (TEAMS, USERS, PROJECTS, ISSUES, COMMENTS, CYCLES, WORKFLOW_STATES, LABELS)
 
 VIEWER = """
 query LinearViewer {

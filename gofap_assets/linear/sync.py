@@ -16,12 +16,26 @@ from gofap_assets.ingest import MappingError, Page, PartitionOutcome, ingest_pag
 from gofap_assets.linear.client import LinearClient
 from gofap_assets.linear.models import (
     SOURCE,
+    comment_record,
+    cycle_record,
     issue_record,
+    label_record,
     project_record,
     team_record,
     user_record,
+    workflow_state_record,
 )
-from gofap_assets.linear.queries import ISSUES, PROJECTS, TEAMS, USERS, Listing
+from gofap_assets.linear.queries import (
+    COMMENTS,
+    CYCLES,
+    ISSUES,
+    LABELS,
+    PROJECTS,
+    TEAMS,
+    USERS,
+    WORKFLOW_STATES,
+    Listing,
+)
 from gofap_assets.warehouse import CursorUpdate, Record, Warehouse
 
 CURSOR_OVERLAP = timedelta(minutes=5)
@@ -92,17 +106,27 @@ class ListingResult:
     """Every id the listing returned, valid or not: what exists at Linear."""
 
 
+def _updated_since(comparator: dict[str, str]) -> dict[str, Any]:
+    return {"updatedAt": comparator}
+
+
 def sync_listing(client: LinearClient, warehouse: Warehouse, *, data_type: str,
                  listing: Listing, mapper: Callable[[dict[str, Any]], Record],
                  partition_key: str, base_filter: Mapping[str, Any] | None = None,
                  incremental: bool = True, full: bool = False,
-                 overlap: timedelta = CURSOR_OVERLAP) -> ListingResult:
-    """Read one listing (all of it with `full`, else what changed) and write it page by page."""
+                 overlap: timedelta = CURSOR_OVERLAP,
+                 changed: Callable[[dict[str, str]], dict[str, Any]] = _updated_since
+                 ) -> ListingResult:
+    """Read one listing (all of it with `full`, else what changed) and write it page by page.
+
+    `changed` turns the `{"gte": cursor - overlap}` comparator into the filter for "changed
+    since": the node's own `updatedAt` unless the listing says otherwise.
+    """
     state = warehouse.partition_state(SOURCE, data_type, partition_key)
     previous = parse_timestamp(state.cursor) if incremental and not full else None
     query_filter = dict(base_filter or {})
     if previous is not None:
-        query_filter["updatedAt"] = {"gte": format_cursor(previous - overlap)}
+        query_filter.update(changed({"gte": format_cursor(previous - overlap)}))
     result = ListingResult(PartitionOutcome(SOURCE, data_type, partition_key))
     tracker = _CursorTracker(previous)
     failed_ids: dict[str, str] = {}
@@ -203,18 +227,90 @@ def sync_team_issues(client: LinearClient, warehouse: Warehouse, team_key: str, 
                           base_filter={"team": {"key": {"eq": team_key}}}, full=full,
                           overlap=overlap)
     if full and result.outcome.complete:
-        _reconcile_team(client, warehouse, result)
+        _reconcile_team(client, warehouse, result, ISSUES, issue_record)
     return result.outcome
 
 
-def _reconcile_team(client: LinearClient, warehouse: Warehouse, result: ListingResult) -> None:
-    """Mark issues this team's full listing lacked, unless Linear still has them elsewhere.
+def sync_team_comments(client: LinearClient, warehouse: Warehouse, team_key: str, *,
+                       full: bool = False,
+                       overlap: timedelta = CURSOR_OVERLAP) -> PartitionOutcome:
+    """One team's issue comments, read incrementally like its issues.
 
-    An issue missing from its team's listing has usually moved to another team: looked up by id,
-    it is written with its new team (so its row follows the move) instead of being marked.
+    "Changed" also takes in the comments of issues changed since the cursor: an issue that
+    moves here brings comments older than this team's cursor (the move bumps the issue's
+    `updatedAt`, not theirs). Comments on project updates, initiatives or documents have no
+    issue, so no team filter matches them: they are outside every partition.
+    """
+    validate_team_key(team_key)
+    result = sync_listing(client, warehouse, data_type="comment", listing=COMMENTS,
+                          mapper=comment_record, partition_key=team_key,
+                          base_filter={"issue": {"team": {"key": {"eq": team_key}}}},
+                          full=full, overlap=overlap, changed=_comment_or_issue_changed)
+    if full and result.outcome.complete:
+        _reconcile_team(client, warehouse, result, COMMENTS, comment_record)
+    return result.outcome
+
+
+def _comment_or_issue_changed(comparator: dict[str, str]) -> dict[str, Any]:
+    return {"or": [{"updatedAt": comparator}, {"issue": {"updatedAt": comparator}}]}
+
+
+def _sync_team_whole(client: LinearClient, warehouse: Warehouse, team_key: str, *,
+                     data_type: str, listing: Listing, mapper: Callable[[dict[str, Any]], Record],
+                     full: bool) -> PartitionOutcome:
+    """A team's short listing read whole every time, with no cursor.
+
+    A cycle's `isActive`/`isFuture`/`isPast` follow the clock without bumping `updatedAt`, so
+    an `updatedAt` cursor would keep a cycle `upcoming` after it started; one page per team
+    costs no more than the incremental query would.
+    """
+    validate_team_key(team_key)
+    result = sync_listing(client, warehouse, data_type=data_type, listing=listing,
+                          mapper=mapper, partition_key=team_key,
+                          base_filter={"team": {"key": {"eq": team_key}}},
+                          incremental=False, full=full)
+    outcome = result.outcome
+    if full and outcome.complete:
+        gone = warehouse.live_ids(SOURCE, data_type, team_key) - result.ids
+        outcome.counts.deleted += warehouse.mark_deleted(SOURCE, data_type, gone,
+                                                         parent_key=team_key)
+    return outcome
+
+
+def sync_team_cycles(client: LinearClient, warehouse: Warehouse, team_key: str, *,
+                     full: bool = False) -> PartitionOutcome:
+    return _sync_team_whole(client, warehouse, team_key, data_type="cycle", listing=CYCLES,
+                            mapper=cycle_record, full=full)
+
+
+def sync_team_workflow_states(client: LinearClient, warehouse: Warehouse, team_key: str, *,
+                              full: bool = False) -> PartitionOutcome:
+    return _sync_team_whole(client, warehouse, team_key, data_type="workflow_state",
+                            listing=WORKFLOW_STATES, mapper=workflow_state_record, full=full)
+
+
+def sync_labels(client: LinearClient, warehouse: Warehouse, *, full: bool = False,
+                overlap: timedelta = CURSOR_OVERLAP) -> PartitionOutcome:
+    """Workspace and team labels in one listing (`issueLabels` returns both)."""
+    result = sync_listing(client, warehouse, data_type="label", listing=LABELS,
+                          mapper=label_record, partition_key=WORKSPACE_SCOPE, full=full,
+                          overlap=overlap)
+    if full:
+        _reconcile_all(warehouse, result)
+    return result.outcome
+
+
+def _reconcile_team(client: LinearClient, warehouse: Warehouse, result: ListingResult,
+                    listing: Listing, mapper: Callable[[dict[str, Any]], Record]) -> None:
+    """Mark rows this team's full listing lacked, unless Linear still has them elsewhere.
+
+    An issue missing from its team's listing has usually moved to another team (and its
+    comments with it): looked up by id, it is written with its new team (so its row follows the
+    move) instead of being marked.
     """
     outcome = result.outcome
-    missing = sorted(warehouse.live_ids(SOURCE, "issue", outcome.partition_key) - result.ids)
+    missing = sorted(warehouse.live_ids(SOURCE, outcome.data_type, outcome.partition_key)
+                     - result.ids)
     if not missing:
         return
     found: set[str] = set()
@@ -222,7 +318,7 @@ def _reconcile_team(client: LinearClient, warehouse: Warehouse, result: ListingR
     def pages() -> Iterator[Page]:
         for start in range(0, len(missing), _RECHECK_CHUNK):
             chunk = missing[start:start + _RECHECK_CHUNK]
-            for page in client.pages(ISSUES, {"id": {"in": chunk}}):
+            for page in client.pages(listing, {"id": {"in": chunk}}):
                 nodes = [n for i, n in enumerate(page.nodes)
                          if i not in page.node_errors and isinstance(n, dict)
                          and n.get("id") in chunk]
@@ -230,5 +326,6 @@ def _reconcile_team(client: LinearClient, warehouse: Warehouse, result: ListingR
                              if isinstance(n, dict) and n.get("id") in chunk)
                 yield Page(nodes, last=False)
 
-    ingest_pages(warehouse, outcome, pages(), issue_record)
-    outcome.counts.deleted += warehouse.mark_deleted(SOURCE, "issue", set(missing) - found)
+    ingest_pages(warehouse, outcome, pages(), mapper)
+    outcome.counts.deleted += warehouse.mark_deleted(SOURCE, outcome.data_type,
+                                                     set(missing) - found)

@@ -147,6 +147,32 @@ VIEWS: tuple[ViewSpec, ...] = (
         ("started_at", "started_at", "timestamp"), ("completed_at", "completed_at", "timestamp"),
         ("canceled_at", "canceled_at", "timestamp"),
     )),
+    ViewSpec("linear_comments", "linear", "comment", (
+        ("comment_id", "id", "text"), ("issue_id", "issue_id", "text"),
+        ("team_id", "team_id", "text"), ("team_key", "team_key", "text"),
+        ("user_id", "user_id", "text"), ("parent_id", "parent_id", "text"),
+        ("url", "url", "text"), ("edited_at", "edited_at", "timestamp"),
+        ("resolved_at", "resolved_at", "timestamp"), ("archived_at", "archived_at", "timestamp"),
+    )),
+    ViewSpec("linear_cycles", "linear", "cycle", (
+        ("cycle_id", "id", "text"), ("number", "number", "int"), ("name", "name", "text"),
+        ("team_id", "team_id", "text"), ("team_key", "team_key", "text"),
+        ("starts_at", "starts_at", "timestamp"), ("ends_at", "ends_at", "timestamp"),
+        ("completed_at", "completed_at", "timestamp"), ("progress", "progress", "float"),
+        ("archived_at", "archived_at", "timestamp"),
+    )),
+    ViewSpec("linear_workflow_states", "linear", "workflow_state", (
+        ("state_id", "id", "text"), ("type", "type", "text"),
+        ("team_id", "team_id", "text"), ("team_key", "team_key", "text"),
+        ("color", "color", "text"), ("position", "position", "float"),
+        ("archived_at", "archived_at", "timestamp"),
+    )),
+    ViewSpec("linear_labels", "linear", "label", (
+        ("label_id", "id", "text"), ("team_id", "team_id", "text"),
+        ("team_key", "team_key", "text"), ("parent_id", "parent_id", "text"),
+        ("color", "color", "text"), ("is_group", "is_group", "bool"),
+        ("archived_at", "archived_at", "timestamp"),
+    )),
 )
 
 
@@ -220,6 +246,35 @@ def create_views(conn: Connection) -> None:
     """(Re)create every view so a new release's columns take effect on `init-db`."""
     dialect = conn.dialect.name
     for name, sql in [*((v.name, view_sql(v, dialect)) for v in VIEWS),
-                      *((b.name, bridge_sql(b, dialect)) for b in BRIDGES)]:
+                      *((b.name, bridge_sql(b, dialect)) for b in BRIDGES),
+                      *((n, build(dialect)) for n, build in LINEAR_BRIDGE_VIEWS.items())]:
         conn.execute(sa.text(f"DROP VIEW IF EXISTS {name}"))
         conn.execute(sa.text(sql))
+
+
+def linear_issue_labels_sql(dialect: str) -> str:
+    """One row per live Linear issue and label id it carries, with the label's current name.
+
+    Issues keep label ids only (a label's rename does not bump the issue's `updatedAt`), so
+    the name comes from the label's own row; it is null for a label not imported (or deleted).
+    """
+    if dialect == "postgresql":
+        labels = ("CROSS JOIN LATERAL jsonb_array_elements_text(CASE WHEN jsonb_typeof("
+                  "i.processed_data->'label_ids') = 'array' THEN i.processed_data->'label_ids' "
+                  "ELSE '[]'::jsonb END) AS j(label_id)")
+        label_id, array_only = "j.label_id", ""
+    else:
+        labels = "JOIN json_each(i.processed_data, '$.label_ids') AS j"
+        label_id = "j.value"
+        array_only = " AND json_type(i.processed_data, '$.label_ids') = 'array'"
+    return ("CREATE VIEW linear_issue_labels AS "
+            f"SELECT i.external_id AS issue_id, {label_id} AS label_id, l.title AS label_name "
+            f"FROM imported_data i {labels} "
+            "LEFT JOIN imported_data l ON l.source = 'linear' AND l.data_type = 'label' "
+            f"AND l.external_id = {label_id} AND l.deleted_at IS NULL "
+            "WHERE i.source = 'linear' AND i.data_type = 'issue' AND i.deleted_at IS NULL"
+            f"{array_only}")
+
+
+LINEAR_BRIDGE_VIEWS = {"linear_issue_labels": linear_issue_labels_sql}
+"""Bridge views of many-to-many Linear facts: name -> its CREATE VIEW for a dialect."""

@@ -76,12 +76,49 @@ def issue_node(n: int, *, team: str = "ENG", updated: str = ts(2), state: str = 
             "parent": None, "cycle": None}
 
 
+def comment_node(n: int, *, issue: int = 1, team: str = "ENG", updated: str = ts(3),
+                 body: str | None = None, parent: str | None = None) -> dict[str, Any]:
+    return {"id": f"comment-{n}", "body": body if body is not None else f"Comment {n}\nmore",
+            "url": f"https://linear.app/x/issue/{team}-{issue}#comment-{n}",
+            "createdAt": ts(2), "updatedAt": updated, "archivedAt": None, "editedAt": None,
+            "resolvedAt": None, "issueId": f"issue-{issue}", "parentId": parent,
+            "user": {"id": "user-1"},
+            "issue": {"id": f"issue-{issue}", "team": {"id": f"team-{team.lower()}", "key": team}}}
+
+
+def cycle_node(n: int, *, team: str = "ENG", name: str | None = None, active: bool = False,
+               future: bool = False, past: bool = False, updated: str = ts(1)) -> dict[str, Any]:
+    return {"id": f"cycle-{team.lower()}-{n}", "number": float(n), "name": name,
+            "description": None, "startsAt": ts(n), "endsAt": ts(n + 7),
+            "completedAt": ts(n + 7) if past else None, "isActive": active, "isFuture": future,
+            "isPast": past, "progress": 0.25, "createdAt": ts(1), "updatedAt": updated,
+            "archivedAt": None, "autoArchivedAt": None,
+            "team": {"id": f"team-{team.lower()}", "key": team}}
+
+
+def workflow_state_node(name: str, kind: str, *, team: str = "ENG") -> dict[str, Any]:
+    return {"id": f"state-{team.lower()}-{name.lower().replace(' ', '-')}", "name": name,
+            "type": kind, "description": None, "color": "#5e6ad2", "position": 1.0,
+            "createdAt": ts(1), "updatedAt": ts(1), "archivedAt": None,
+            "team": {"id": f"team-{team.lower()}", "key": team}}
+
+
+def label_node(name: str, *, team: str | None = None, parent: str | None = None,
+               updated: str = ts(1)) -> dict[str, Any]:
+    return {"id": f"label-{name.lower()}", "name": name, "description": None,
+            "color": "#eb5757", "isGroup": False, "createdAt": ts(1), "updatedAt": updated,
+            "archivedAt": None,
+            "team": None if team is None else {"id": f"team-{team.lower()}", "key": team},
+            "parent": None if parent is None else {"id": parent}}
+
+
 class FakeLinear:
     """A tiny in-memory Linear for respx: root connections with filters and offset cursors."""
 
     def __init__(self) -> None:
         self.nodes: dict[str, list[dict[str, Any]]] = {
-            "teams": [], "users": [], "projects": [], "issues": []}
+            "teams": [], "users": [], "projects": [], "issues": [], "comments": [],
+            "cycles": [], "workflowStates": [], "issueLabels": []}
         self.requests: list[dict[str, Any]] = []
         self.errors: list[dict[str, Any]] = []
         """Added to every connection answer (a partial result)."""
@@ -122,6 +159,9 @@ class FakeLinear:
 
 def _matches(node: dict[str, Any], spec: dict[str, Any]) -> bool:
     if "team" in spec and node["team"]["key"] != spec["team"]["key"]["eq"]:
+        return False
+    if "issue" in spec and (node["issue"] or {}).get("team", {}).get("key") != \
+            spec["issue"]["team"]["key"]["eq"]:
         return False
     if "updatedAt" in spec and node["updatedAt"] < spec["updatedAt"]["gte"]:
         return False

@@ -1,17 +1,23 @@
 """The Linear assets run through Dagster, with the API mocked at the HTTP layer (respx)."""
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import dagster as dg
 import httpx
 import pytest
 
+from gofap_assets.checks import asset_checks
 from gofap_assets.linear.assets import (
     linear_assets,
+    linear_comments,
+    linear_cycles,
     linear_issues,
+    linear_labels,
     linear_projects,
     linear_teams,
     linear_users,
+    linear_workflow_states,
 )
 from gofap_assets.linear.resources import LinearResource
 from gofap_assets.warehouse import Warehouse
@@ -20,10 +26,14 @@ from gofap_assets_tests.linear.conftest import (
     API,
     KEY,
     FakeLinear,
+    comment_node,
+    cycle_node,
     issue_node,
+    label_node,
     project_node,
     team_node,
     user_node,
+    workflow_state_node,
 )
 
 RANGE_START = "dagster/asset_partition_range_start"
@@ -45,11 +55,16 @@ def metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict[str, Any]:
 
 def test_definitions_shape() -> None:
     assert {a.key.to_user_string() for a in linear_assets} == {
-        "linear_teams", "linear_users", "linear_projects", "linear_issues"}
+        "linear_teams", "linear_users", "linear_projects", "linear_labels", "linear_issues",
+        "linear_comments", "linear_cycles", "linear_workflow_states"}
     for asset in linear_assets:
         assert asset.group_names_by_key[asset.key] == "linear"
-    assert linear_issues.partitions_def == dg.DynamicPartitionsDefinition(name="linear_teams")
-    assert linear_issues.backfill_policy == dg.BackfillPolicy.single_run()
+    for asset in (linear_issues, linear_comments, linear_cycles, linear_workflow_states):
+        assert asset.partitions_def == dg.DynamicPartitionsDefinition(name="linear_teams")
+        assert asset.backfill_policy == dg.BackfillPolicy.single_run()
+    assert linear_labels.partitions_def is None
+    # No Dagster dependency on the issues: one failed team would skip every team's comments.
+    assert linear_issues.key not in linear_comments.dependency_keys
 
 
 def test_listings_then_all_team_partitions_in_one_run(sqlite_url: str,
@@ -131,3 +146,54 @@ def test_unconfigured_linear_says_so() -> None:
     assert not resource.configured
     with pytest.raises(Exception, match="LINEAR_API_KEY"):
         resource.build_client()
+
+
+def _check_results(result: dg.ExecuteInProcessResult) -> dict[tuple[str, str], bool]:
+    return {(e.asset_key.to_user_string(), e.check_name): e.passed
+            for e in result.get_asset_check_evaluations()}
+
+
+def test_team_assets_sync_every_partition_and_their_references_are_checked(
+        sqlite_url: str, fake: FakeLinear) -> None:
+    fake.nodes["teams"] = [team_node("ENG"), team_node("OPS")]
+    fake.nodes["issueLabels"] = [label_node("Bug"), label_node("Backend", team="ENG")]
+    fake.nodes["issues"] = [issue_node(1, team="ENG"), issue_node(2, team="OPS")]
+    fake.nodes["comments"] = [comment_node(1, issue=1), comment_node(2, issue=2, team="OPS")]
+    fake.nodes["cycles"] = [cycle_node(1, active=True), cycle_node(1, team="OPS", future=True)]
+    fake.nodes["workflowStates"] = [workflow_state_node("Todo", "unstarted"),
+                                    workflow_state_node("Todo", "unstarted", team="OPS")]
+    team_assets = [linear_issues, linear_cycles, linear_workflow_states]
+    everything = [*linear_assets, *asset_checks]
+    with dg.instance_for_test() as instance:
+        listing = dg.materialize(everything, selection=[linear_teams, linear_labels],
+                                 resources=resources(sqlite_url), instance=instance)
+        assert metadata(listing, "linear_labels")["inserted"] == 2
+        teams = dg.materialize(everything, selection=team_assets,
+                               resources=resources(sqlite_url), instance=instance,
+                               tags={RANGE_START: "ENG", RANGE_END: "OPS"})
+        comments = dg.materialize(everything, selection=[linear_comments],
+                                  resources=resources(sqlite_url), instance=instance,
+                                  tags={RANGE_START: "ENG", RANGE_END: "OPS"})
+        assert teams.success and comments.success
+        for result, asset in ((comments, "linear_comments"), (teams, "linear_cycles"),
+                              (teams, "linear_workflow_states")):
+            meta = metadata(result, asset)
+            assert (meta["inserted"], meta["partitions"]) == (2, 2), asset
+        checks = {**_check_results(teams), **_check_results(comments)}
+        assert checks[("linear_comments", "referenced_issue_imported")] is True
+        assert checks[("linear_cycles", "parent_team_imported")] is True
+        assert checks[("linear_workflow_states", "parent_team_imported")] is True
+
+        # A recent comment whose issue never arrived (the sync could not read that issue);
+        # the issues were read since it changed, so it is judged.
+        recent = (datetime.now(UTC) - timedelta(minutes=10)).isoformat(
+            timespec="milliseconds").replace("+00:00", "Z")
+        fake.nodes["comments"].append(comment_node(3, issue=99, updated=recent))
+        again = dg.materialize(everything, selection=[linear_comments],
+                               resources=resources(sqlite_url), instance=instance,
+                               tags={RANGE_START: "ENG", RANGE_END: "OPS"},
+                               raise_on_error=False)
+        [evaluation] = [e for e in again.get_asset_check_evaluations()
+                        if e.check_name == "referenced_issue_imported"]
+    assert not evaluation.passed and "issue-99" in (evaluation.description or "")
+    assert evaluation.metadata["orphan_rows"].value == 1

@@ -23,7 +23,10 @@ from gofap_assets.warehouse import Warehouse
 from gofap_assets.warehouse.resource import WarehouseResource
 
 KEY = "lin_api_sandboxkey000000000000000000000"
-LISTINGS = ["linear_teams", "linear_users", "linear_projects"]
+LISTINGS = ["linear_teams", "linear_users", "linear_projects", "linear_labels"]
+TEAM_ASSETS = ["linear_issues", "linear_cycles", "linear_workflow_states"]
+LATER = ["linear_comments"]
+"""Run after the other team assets, in a run of their own, as `gofap-import sync` does."""
 NOW = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
 
 
@@ -43,23 +46,24 @@ def sandbox(world: LinearWorld, *, faults: FaultProfile | None = None,
 
 def sync(instance: dg.DagsterInstance, url: str, database_url: str, *, full: bool = False,
          **linear: Any) -> dict[str, dict[str, Any]]:
-    """A service sync as `gofap-import sync --service linear` runs it: listings, then one
-    single-run backfill over every team. Returns each asset's materialization metadata."""
+    """A service sync as `gofap-import sync --service linear` runs it: listings, then
+    single-run backfills over every team. Returns each asset's materialization metadata."""
     resources = {"linear": LinearResource(api_key=KEY, api_url=url, **linear),
                  "warehouse": WarehouseResource(database_url=database_url)}
-    config = {"ops": {name: {"config": {"full": full}} for name in [*LISTINGS, "linear_issues"]}}
+    def config(names: list[str]) -> dict[str, Any]:
+        return {"ops": {name: {"config": {"full": full}} for name in names}}
+
     listing = dg.materialize(linear_assets, selection=LISTINGS, resources=resources,
-                             instance=instance, run_config={"ops": {
-                                 k: v for k, v in config["ops"].items() if k in LISTINGS}})
+                             instance=instance, run_config=config(LISTINGS))
     keys = sorted(instance.get_dynamic_partitions("linear_teams"))
-    issues = dg.materialize(linear_assets, selection=["linear_issues"], resources=resources,
-                            instance=instance,
-                            run_config={"ops": {"linear_issues": config["ops"]["linear_issues"]}},
-                            tags={"dagster/asset_partition_range_start": keys[0],
-                                  "dagster/asset_partition_range_end": keys[-1]})
-    assert listing.success and issues.success
+    tags = {"dagster/asset_partition_range_start": keys[0],
+            "dagster/asset_partition_range_end": keys[-1]}
+    teams, later = (dg.materialize(linear_assets, selection=selection, resources=resources,
+                                   instance=instance, run_config=config(selection), tags=tags)
+                    for selection in (TEAM_ASSETS, LATER))
+    assert listing.success and teams.success and later.success
     metadata: dict[str, dict[str, Any]] = {}
-    for result in (listing, issues):
+    for result in (listing, teams, later):
         for event in result.get_asset_materialization_events():
             materialization = event.materialization
             metadata.setdefault(materialization.asset_key.to_user_string(), {
@@ -76,7 +80,7 @@ def _utc(value: Any) -> datetime | None:
 
 
 def assert_matches_world(database_url: str, world: LinearWorld, *,
-                         stale: Collection[str] = ()) -> None:
+                         stale: Collection[tuple[str, str]] = ()) -> None:
     """Live rows are exactly the world's rows (plus `stale` ones a sync could not see go)."""
     expected = {(r.data_type, r.external_id): r for r in world.expected_rows()}
     store = Warehouse(database_url)
@@ -87,7 +91,7 @@ def assert_matches_world(database_url: str, world: LinearWorld, *,
             "WHERE source = 'linear' AND deleted_at IS NULL")).mappings().all()
     store.dispose()
     actual = {(r["data_type"], r["external_id"]): r for r in rows}
-    assert set(actual) - {("issue", i) for i in stale} == set(expected)
+    assert set(actual) - set(stale) == set(expected)
     for key, want in expected.items():
         row = actual[key]
         processed = row["processed_data"]
@@ -98,8 +102,8 @@ def assert_matches_world(database_url: str, world: LinearWorld, *,
         assert got == (want.title, want.description, want.state, want.archived,
                        parse_timestamp(want.external_created_at),
                        parse_timestamp(want.external_updated_at)), key
+        assert row["parent_key"] == want.team_key, key
         if want.data_type == "issue":
-            assert row["parent_key"] == want.team_key, key
             assert processed["trashed"] is want.trashed, key
             assert processed["team_key"] == want.team_key, key
 
@@ -114,31 +118,70 @@ def test_initial_incremental_and_full_syncs_match_the_world(database_url: str) -
         assert first["linear_users"]["inserted"] == 8
         assert first["linear_teams"]["rate_limit_requests_limit"] == 2500
         assert first["linear_issues"]["query_complexity_max"] <= 10_000
+        comments = sum(1 for r in world.expected_rows() if r.data_type == "comment")
+        assert first["linear_comments"]["inserted"] == comments > 500
+        assert first["linear_comments"]["requests"] == 4  # each team has more than 250
+        assert first["linear_cycles"]["inserted"] == 8
+        assert first["linear_workflow_states"]["inserted"] == 12
+        assert first["linear_labels"]["inserted"] == 19
         assert_matches_world(database_url, world)
         expected = list(world.expected_rows())
         assert any(r.data_type == "issue" and r.archived for r in expected)
         assert any(r.data_type == "user" and r.state == "inactive" for r in expected)
 
+        teams_before = {r.external_id: r.team_key for r in expected if r.data_type == "comment"}
         done = world.mutate(0.05, seed=7)
         assert done["moved"] and done["archived"] and done["state_changed"] and done["deleted"]
+        assert any(teams_before.get(r.external_id, r.team_key) != r.team_key
+                   for r in world.expected_rows() if r.data_type == "comment"), \
+            "a moved issue takes comments to its new team"
         server.reset_stats()
         second = sync(instance, url, database_url)
         assert second["linear_issues"]["inserted"] == done["added"]
         assert second["linear_issues"]["requests"] == 2  # one page per team: only the changes
         assert second["linear_users"]["updated"] == done["users_disabled"]
-        assert_matches_world(database_url, world, stale=world.deleted_ids())
+        assert second["linear_comments"]["inserted"] == done["comments_added"]
+        assert second["linear_comments"]["updated"] >= done["comments_edited"]
+        assert second["linear_comments"]["requests"] == 2
+        assert second["linear_labels"]["updated"] == done["labels_renamed"]
+        assert second["linear_cycles"]["updated"] == done["cycles_renamed"]
+        # Comments of the moved issues came along: the move bumped their issue's updatedAt.
+        assert_matches_world(database_url, world, stale=world.deleted_keys())
 
         third = sync(instance, url, database_url, full=True)
         assert third["linear_issues"]["marked_deleted"] == done["deleted"]
         assert third["linear_issues"]["inserted"] == third["linear_issues"]["updated"] == 0
+        assert third["linear_cycles"]["marked_deleted"] == done["cycles_removed"]
+        assert third["linear_labels"]["marked_deleted"] == done["labels_removed"]
+        assert third["linear_comments"]["marked_deleted"] >= done["comments_removed"]
         assert_matches_world(database_url, world)
     store = Warehouse(database_url)
     with store.engine.connect() as conn:
         view_rows = conn.execute(sa.text("SELECT count(*) FROM linear_issues")).scalar_one()
-        deleted = conn.execute(sa.text(
-            "SELECT count(*) FROM imported_data WHERE deleted_at IS NOT NULL")).scalar_one()
+        deleted = {tuple(r) for r in conn.execute(sa.text(
+            "SELECT data_type, external_id FROM imported_data WHERE deleted_at IS NOT NULL"))}
+        bridged = conn.execute(sa.text(
+            "SELECT count(*), count(label_name) FROM linear_issue_labels")).one()
+        per_cycle = dict(conn.execute(sa.text(
+            "SELECT c.cycle_id, count(i.issue_id) FROM linear_cycles c LEFT JOIN linear_issues "
+            "i ON i.cycle_id = c.cycle_id GROUP BY c.cycle_id")).all())
     store.dispose()
-    assert view_rows == world.issue_count() and deleted == done["deleted"]
+    assert view_rows == world.issue_count() and deleted == world.deleted_keys()
+    carried = sum(len(i["labelIds"]) for i in _issues(world))
+    assert tuple(bridged) == (carried, carried)  # every label an issue carries is imported
+    cycles_with_issues = {i["cycle"]["id"] for i in _issues(world) if i["cycle"]}
+    assert {c for c, n in per_cycle.items() if n} == cycles_with_issues
+
+
+def _issues(world: LinearWorld) -> list[dict[str, Any]]:
+    """Every issue node of the world, as the API would serve it."""
+    nodes, after = [], None
+    while True:
+        page = world.issue_page(first=250, after=after, include_archived=True)
+        nodes += page.nodes
+        if not page.has_next:
+            return nodes
+        after = page.cursors[-1]
 
 
 def test_rate_limits_and_server_errors_are_waited_out(sqlite_url: str) -> None:

@@ -8,12 +8,26 @@ import sqlalchemy as sa
 from gofap_assets.linear.client import LinearClient
 from gofap_assets.linear.sync import (
     InvalidPartitionKey,
+    sync_labels,
+    sync_team_comments,
+    sync_team_cycles,
     sync_team_issues,
+    sync_team_workflow_states,
     sync_teams,
     sync_users,
 )
 from gofap_assets.warehouse import Warehouse
-from gofap_assets_tests.linear.conftest import FakeLinear, issue_node, team_node, ts, user_node
+from gofap_assets_tests.linear.conftest import (
+    FakeLinear,
+    comment_node,
+    cycle_node,
+    issue_node,
+    label_node,
+    team_node,
+    ts,
+    user_node,
+    workflow_state_node,
+)
 
 
 def rows(store: Warehouse, data_type: str) -> dict[str, tuple]:
@@ -146,3 +160,79 @@ def test_a_bad_team_key_is_refused_before_any_request(
     with pytest.raises(InvalidPartitionKey):
         sync_team_issues(client, warehouse, "ENG; DROP")
     assert fake.requests == []
+
+
+def filters(fake: FakeLinear, field: str) -> list[dict]:
+    return [r["variables"].get("filter") for r in fake.requests if f" {field}(" in r["query"]]
+
+
+def test_comments_are_read_per_team_through_their_issue_incrementally(
+        client: LinearClient, warehouse: Warehouse, fake: FakeLinear) -> None:
+    fake.nodes["comments"] = [comment_node(n, updated=ts(2 + n % 3)) for n in range(1, 6)]
+    fake.nodes["comments"].append(comment_node(9, team="OPS"))
+    first = sync_team_comments(client, warehouse, "ENG")
+    assert (first.counts.inserted, first.complete) == (5, True)
+    assert filters(fake, "comments")[0] == {"issue": {"team": {"key": {"eq": "ENG"}}}}
+    assert warehouse.partition_state("linear", "comment", "ENG").cursor == ts(4)
+    fake.nodes["comments"][0] = comment_node(1, updated=ts(8), body="Edited")
+    fake.requests.clear()
+    second = sync_team_comments(client, warehouse, "ENG", overlap=timedelta(hours=1))
+    since = {"gte": "2026-05-03T23:00:00.000Z"}
+    assert filters(fake, "comments")[0] == {
+        "issue": {"team": {"key": {"eq": "ENG"}}},
+        "or": [{"updatedAt": since}, {"issue": {"updatedAt": since}}]}
+    assert second.counts.updated == 1
+    assert rows(warehouse, "comment")["comment-1"][1] == "Edited"
+
+
+def test_full_comment_sync_marks_deleted_comments_and_follows_moved_issues(
+        client: LinearClient, warehouse: Warehouse, fake: FakeLinear) -> None:
+    fake.nodes["comments"] = [comment_node(n) for n in range(1, 4)]
+    sync_team_comments(client, warehouse, "ENG")
+    # 2's issue moved to OPS (the comment's updatedAt did not change); 3 was deleted.
+    fake.nodes["comments"] = [comment_node(1), comment_node(2, team="OPS")]
+    outcome = sync_team_comments(client, warehouse, "ENG", full=True)
+    assert outcome.counts.deleted == 1
+    found = rows(warehouse, "comment")
+    assert found["comment-3"][3] == 1
+    assert (found["comment-2"][0], found["comment-2"][3]) == ("OPS", 0)
+    assert {"id": {"in": ["comment-2", "comment-3"]}} in filters(fake, "comments")
+
+
+def test_cycles_and_workflow_states_are_read_whole_per_team_and_reconciled_on_full(
+        client: LinearClient, warehouse: Warehouse, fake: FakeLinear) -> None:
+    fake.nodes["cycles"] = [cycle_node(1, past=True), cycle_node(2, active=True),
+                            cycle_node(3, future=True), cycle_node(1, team="OPS")]
+    fake.nodes["workflowStates"] = [workflow_state_node("Todo", "unstarted"),
+                                    workflow_state_node("Done", "completed")]
+    sync_team_cycles(client, warehouse, "ENG")
+    sync_team_workflow_states(client, warehouse, "ENG")
+    assert {k: v[2] for k, v in rows(warehouse, "cycle").items()} == {
+        "cycle-eng-1": "completed", "cycle-eng-2": "active", "cycle-eng-3": "upcoming"}
+    # The clock moves on: 3 starts without its updatedAt changing, and still it is seen.
+    fake.nodes["cycles"][1] = cycle_node(2, past=True)
+    fake.nodes["cycles"][2] = cycle_node(3, active=True)
+    fake.requests.clear()
+    sync_team_cycles(client, warehouse, "ENG")
+    assert filters(fake, "cycles") == [{"team": {"key": {"eq": "ENG"}}}]
+    assert rows(warehouse, "cycle")["cycle-eng-3"][2] == "active"
+    fake.nodes["workflowStates"].pop()
+    assert sync_team_workflow_states(client, warehouse, "ENG").counts.deleted == 0
+    outcome = sync_team_workflow_states(client, warehouse, "ENG", full=True)
+    assert outcome.counts.deleted == 1
+    assert rows(warehouse, "workflow_state")["state-eng-done"][3] == 1
+
+
+def test_labels_are_workspace_wide_with_their_team_when_they_have_one(
+        client: LinearClient, warehouse: Warehouse, fake: FakeLinear) -> None:
+    fake.nodes["issueLabels"] = [label_node("Bug"), label_node("Backend", team="ENG")]
+    sync_labels(client, warehouse)
+    assert filters(fake, "issueLabels") == [None]
+    found = rows(warehouse, "label")
+    assert (found["label-bug"][0], found["label-backend"][0]) == (None, "ENG")
+    fake.nodes["issueLabels"] = [label_node("Bug", updated=ts(5))]
+    fake.requests.clear()
+    assert sync_labels(client, warehouse).counts.deleted == 0
+    assert filters(fake, "issueLabels")[0] == {"updatedAt": {"gte": "2026-04-30T23:55:00.000Z"}}
+    assert sync_labels(client, warehouse, full=True).counts.deleted == 1
+    assert rows(warehouse, "label")["label-backend"][3] == 1

@@ -32,7 +32,16 @@ from gofap_assets.github.sync import (
 from gofap_assets.http import ApiError
 from gofap_assets.linear.client import LinearClient
 from gofap_assets.linear.sync import CURSOR_OVERLAP as LINEAR_OVERLAP
-from gofap_assets.linear.sync import sync_projects, sync_team_issues, sync_teams, sync_users
+from gofap_assets.linear.sync import (
+    sync_labels,
+    sync_projects,
+    sync_team_comments,
+    sync_team_cycles,
+    sync_team_issues,
+    sync_team_workflow_states,
+    sync_teams,
+    sync_users,
+)
 from gofap_assets.sandbox.faults import FaultProfile
 from gofap_assets.sandbox.github import GitHubApp, GitHubWorld
 from gofap_assets.sandbox.linear import LinearApp, LinearWorld
@@ -229,17 +238,22 @@ def linear_client(server: SandboxServer, *, sleep: Callable[[float], None],
 
 def linear_direct_sync(client: LinearClient, warehouse: Warehouse, *, full: bool = False,
                        concurrency: int = 4) -> list[str]:
-    """The Linear listings, then every team's issues in a pool; returns the failures."""
+    """The Linear listings, then every team's issues, comments, cycles and workflow states in a
+    pool; returns the failures."""
     try:
         teams = sync_teams(client, warehouse, full=full)
         sync_users(client, warehouse, full=full)
         sync_projects(client, warehouse, full=full)
+        sync_labels(client, warehouse, full=full)
     except ApiError as exc:
         return [f"listing: {exc}"]
 
     def one(key: str) -> str | None:
         try:
             sync_team_issues(client, warehouse, key, full=full)
+            sync_team_comments(client, warehouse, key, full=full)
+            sync_team_cycles(client, warehouse, key, full=full)
+            sync_team_workflow_states(client, warehouse, key, full=full)
         except ApiError as exc:
             return f"{key}: {exc}"
         return None
@@ -250,11 +264,13 @@ def linear_direct_sync(client: LinearClient, warehouse: Warehouse, *, full: bool
 
 def linear_differences(database_url: str, world: LinearWorld, *,
                        ignore_deleted: bool = False) -> dict[str, list[Any]]:
-    actual = warehouse_rows(database_url, "linear")
+    """Warehouse vs the world, parent keys (teams) included; `ignore_deleted` forgives rows
+    only a full sync can mark."""
+    actual = warehouse_rows(database_url, "linear", parents=True)
     if ignore_deleted:
-        gone = world.deleted_ids()
-        actual = {k: v for k, v in actual.items() if not (k[1] == "issue" and k[2] in gone)}
-    return differences(actual, expected(world.expected_rows()))
+        gone = world.deleted_keys()
+        actual = {k: v for k, v in actual.items() if k[1:] not in gone}
+    return differences(actual, expected(world.expected_rows(), parents=True))
 
 
 # -- ground truth and invariants ----------------------------------------------------------------
@@ -372,7 +388,7 @@ def linear_cursor_violations(database_url: str, world: LinearWorld) -> list[str]
     engine.dispose()
     problems = []
     for row in world.expected_rows():
-        partition = row.team_key if row.data_type == "issue" else "*"
+        partition = row.team_key if row.data_type in ("issue", "comment") else "*"
         cursor = cursors.get((row.data_type, partition))
         if cursor is None or _parse(row.external_updated_at) >= cursor - LINEAR_OVERLAP:
             continue

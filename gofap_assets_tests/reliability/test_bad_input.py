@@ -38,10 +38,26 @@ from gofap_assets.github.models import (
 from gofap_assets.github.sync import ISSUES, sync_repository_endpoint
 from gofap_assets.http import ApiClient, ApiError
 from gofap_assets.ingest import Page, PartitionOutcome, ingest_pages
+from gofap_assets.linear.models import (
+    comment_record,
+    cycle_record,
+    project_record,
+    team_record,
+    user_record,
+    workflow_state_record,
+)
 from gofap_assets.linear.models import issue_record as linear_issue_record
-from gofap_assets.linear.models import project_record, team_record, user_record
+from gofap_assets.linear.models import label_record as linear_label_record
+from gofap_assets.linear.queries import (
+    COMMENTS,
+    CYCLES,
+    LABELS,
+    PROJECTS,
+    TEAMS,
+    USERS,
+    WORKFLOW_STATES,
+)
 from gofap_assets.linear.queries import ISSUES as LINEAR_ISSUES
-from gofap_assets.linear.queries import PROJECTS, TEAMS, USERS
 from gofap_assets.sandbox.app import Request
 from gofap_assets.sandbox.github import GitHubApp, GitHubWorld
 from gofap_assets.warehouse import CursorUpdate, Record, Warehouse
@@ -93,7 +109,9 @@ def _linear_objects() -> dict[str, dict[str, Any]]:
         client = linear_client(server, sleep=lambda _s: None)
         try:
             for name, listing in (("team", TEAMS), ("user", USERS), ("project", PROJECTS),
-                                  ("issue", LINEAR_ISSUES)):
+                                  ("issue", LINEAR_ISSUES), ("comment", COMMENTS),
+                                  ("cycle", CYCLES), ("workflow_state", WORKFLOW_STATES),
+                                  ("label", LABELS)):
                 nodes = next(iter(client.pages(listing))).nodes
                 # The fullest node: its nested references (cycle, project...) are there.
                 found[name] = max(nodes, key=lambda n: sum(v is not None for v in n.values()))
@@ -229,6 +247,39 @@ KINDS: dict[str, Kind] = {
         timestamps=(("createdAt",), ("updatedAt",), ("completedAt",), ("archivedAt",)),
         texts=(("id",), ("name",), ("description",), ("state",), ("startDate",)),
         numbers=(("progress",),)),
+    "linear_comment": Kind(
+        "linear", "comment", _LINEAR["comment"], comment_record, "linear_comments",
+        identity=("id", "issue"),
+        required=(("id",), ("body",), ("url",), ("issue",), ("issue", "team"),
+                  ("createdAt",), ("updatedAt",)),
+        timestamps=(("createdAt",), ("updatedAt",), ("editedAt",)),
+        texts=(("id",), ("body",), ("issueId",), ("parentId",), ("user", "id")),
+        numbers=(("body",), ("issueId",))),
+    "linear_cycle": Kind(
+        "linear", "cycle", _LINEAR["cycle"], cycle_record, "linear_cycles",
+        identity=("id", "team"),
+        required=(("id",), ("number",), ("startsAt",), ("endsAt",), ("isActive",),
+                  ("isFuture",), ("isPast",), ("progress",), ("team",), ("team", "key"),
+                  ("createdAt",), ("updatedAt",)),
+        timestamps=(("createdAt",), ("updatedAt",), ("startsAt",), ("endsAt",),
+                    ("completedAt",)),
+        texts=(("id",), ("name",), ("description",), ("team", "key")),
+        numbers=(("number",), ("progress",), ("isActive",))),
+    "linear_workflow_state": Kind(
+        "linear", "workflow_state", _LINEAR["workflow_state"], workflow_state_record,
+        "linear_workflow_states", identity=("id", "team"),
+        required=(("id",), ("name",), ("type",), ("team",), ("team", "key"), ("createdAt",),
+                  ("updatedAt",)),
+        timestamps=(("createdAt",), ("updatedAt",), ("archivedAt",)),
+        texts=(("id",), ("name",), ("type",), ("description",), ("color",)),
+        numbers=(("position",),)),
+    "linear_label": Kind(
+        "linear", "label", _LINEAR["label"], linear_label_record, "linear_labels",
+        identity=("id",),
+        required=(("id",), ("name",), ("createdAt",), ("updatedAt",)),
+        timestamps=(("createdAt",), ("updatedAt",), ("archivedAt",)),
+        texts=(("id",), ("name",), ("description",), ("color",)),
+        numbers=(("isGroup",),)),
 }
 
 

@@ -153,6 +153,9 @@ def test_every_command_on_both_warehouses_and_dagster_storages(
         assert github_changes["repos_deleted"] and github_changes["repos_renamed"]
         assert github_changes["issues_deleted"] and linear_changes["deleted"]
         assert linear_changes["trashed"]
+        assert all(linear_changes[kind] for kind in (
+            "comments_added", "comments_edited", "comments_removed", "cycles_removed",
+            "labels_renamed", "labels_removed"))
         run("sync")
         assert github_differences(setup.warehouse_url, github, ignore_deleted=True) == {}
         assert linear_differences(setup.warehouse_url, linear, ignore_deleted=True) == {}
@@ -168,7 +171,7 @@ def test_every_command_on_both_warehouses_and_dagster_storages(
     assert linear_differences(url, linear) == {}
     assert duplicate_identities(url) == []
     gone = {("github", t, i) for t, i in github.deleted_ids()} | {
-        ("linear", "issue", i) for i in linear.deleted_ids()}
+        ("linear", t, i) for t, i in linear.deleted_keys()}
     old_names = set(github.renames())
     gone |= {("github", "commit", r.external_id) for r in _rows(
         url, "SELECT external_id FROM imported_data WHERE data_type = 'commit'")
@@ -181,7 +184,8 @@ def test_every_command_on_both_warehouses_and_dagster_storages(
     gone &= imported  # (a deleted repository's last changes were never imported)
     assert gone and marked == gone
     assert {"issue_comment", "review_comment", "pull_request_review", "label", "milestone",
-            "release"} <= {data_type for _s, data_type, _i in gone}
+            "release"} <= {t for s, t, _ in gone if s == "github"}
+    assert {t for s, t, _ in gone if s == "linear"} >= {"issue", "comment", "cycle", "label"}
     visible = {(r["source"], r["data_type"], r["external_id"]) for r in listed}
     assert not visible & gone and gone <= {(r["source"], r["data_type"], r["external_id"])
                                           for r in everything}
@@ -190,7 +194,9 @@ def test_every_command_on_both_warehouses_and_dagster_storages(
              "github_issue_comments": "issue_comment", "github_review_comments":
              "review_comment", "github_pull_request_reviews": "pull_request_review",
              "github_labels": "label", "github_milestones": "milestone",
-             "github_releases": "release", "linear_issues": "issue"}
+             "github_releases": "release",
+             "linear_issues": "issue", "linear_comments": "comment", "linear_cycles": "cycle",
+             "linear_workflow_states": "workflow_state", "linear_labels": "label"}
     for view, data_type in views.items():
         source = view.split("_")[0]
         in_view = {r[0] for r in _rows(url, f"SELECT external_id FROM {view}")}

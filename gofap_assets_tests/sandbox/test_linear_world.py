@@ -16,6 +16,9 @@ KEY = "lin_api_sandbox"
 NOW = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
+OLD = ("team", "user", "project", "issue")
+"""The types the issue-mutation test counts; the newer ones have a test of their own."""
+
 Q_COUNT_PAGE = """
 query Recent($filter: IssueFilter, $after: String) {
   issues(first: 250, after: $after, filter: $filter, orderBy: updatedAt, includeArchived: true) {
@@ -113,7 +116,11 @@ def test_expected_rows_follow_specs_mapping() -> None:
     world = LinearWorld.scaled("small", seed=2, now=NOW)
     rows = list(world.expected_rows())
     kinds = Counter(row.data_type for row in rows)
-    assert kinds == {"team": 2, "user": 10, "project": 4, "issue": 600}
+    assert {k: kinds[k] for k in ("team", "user", "project", "issue", "workflow_state",
+                                  "cycle", "label")} == {
+        "team": 2, "user": 10, "project": 4, "issue": 600, "workflow_state": 12, "cycle": 8,
+        "label": 19}
+    assert 400 < kinds["comment"] < 1000
     assert all(row.source == "linear" for row in rows)
     teams = [row for row in rows if row.data_type == "team"]
     assert {row.title for row in teams} == {"Engineering", "Operations"}
@@ -137,7 +144,7 @@ def test_expected_rows_follow_specs_mapping() -> None:
 def test_mutation_changes_what_it_reports_and_the_truth_follows() -> None:
     world = LinearWorld.scaled("small", seed=4, now=NOW)
     app = LinearApp(world, api_key=KEY)
-    before = {row.external_id: row for row in world.expected_rows()}
+    before = {row.external_id: row for row in world.expected_rows() if row.data_type in OLD}
     before_issues = {i["id"]: i for i in all_issues(app, Q_COUNT_PAGE)}
     clock = world.now
     counts = world.mutate(0.05, seed=9)
@@ -151,7 +158,7 @@ def test_mutation_changes_what_it_reports_and_the_truth_follows() -> None:
                          if row.data_type == "issue" and not row.archived)
     assert touched + counts["deleted"] - counts["added"] == round(0.05 * visible_before)
 
-    after = {row.external_id: row for row in world.expected_rows()}
+    after = {row.external_id: row for row in world.expected_rows() if row.data_type in OLD}
     deleted = world.deleted_ids()
     assert len(deleted) == counts["deleted"] and deleted <= set(before)
     assert not deleted & set(after)
@@ -181,6 +188,102 @@ def test_mutation_changes_what_it_reports_and_the_truth_follows() -> None:
     renamed = [row for row in after.values() if row.data_type == "team"
                and row.title != before[row.external_id].title]
     assert len(renamed) == 1 and renamed[0].external_updated_at == stamp
+
+
+def page(app: LinearApp, query: str, field: str,
+         variables: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Every node of one root connection, paged at 250."""
+    nodes: list[dict[str, Any]] = []
+    after = None
+    while True:
+        body = json.loads(app.handle(graphql_request(
+            query, {"first": 250, "includeArchived": True, **(variables or {}), "after": after},
+            api_key=KEY)).body)
+        assert "errors" not in body, body
+        nodes += body["data"][field]["nodes"]
+        if not body["data"][field]["pageInfo"]["hasNextPage"]:
+            return nodes
+        after = body["data"][field]["pageInfo"]["endCursor"]
+
+
+def test_comments_are_on_issues_of_a_team_or_on_no_issue() -> None:
+    world = LinearWorld.scaled("small", seed=2, now=NOW)
+    app = LinearApp(world, api_key=KEY)
+    everything = page(app, queries.COMMENTS, "comments")
+    eng = page(app, queries.COMMENTS, "comments",
+               {"filter": {"issue": {"team": {"key": {"eq": "ENG"}}}}, "orderBy": "updatedAt"})
+    ops = page(app, queries.COMMENTS, "comments",
+               {"filter": {"issue": {"team": {"key": {"eq": "OPS"}}}}})
+    assert len(eng) > 250, "a team's comments take more than one page"
+    assert {c["issue"]["team"]["key"] for c in eng} == {"ENG"}
+    assert [c["updatedAt"] for c in eng] == sorted(c["updatedAt"] for c in eng)
+    orphans = [c for c in everything if c["issue"] is None]
+    assert len(orphans) == 4 and all(c["issueId"] is None for c in orphans)
+    assert len(everything) == len(eng) + len(ops) + len(orphans)
+    truth = {r.external_id: r for r in world.expected_rows() if r.data_type == "comment"}
+    assert set(truth) == {c["id"] for c in eng + ops}
+    replies = [c for c in eng if c["parentId"]]
+    assert replies and all(truth[c["parentId"]].team_key == "ENG" for c in replies)
+    for comment in eng[:50]:
+        row = truth[comment["id"]]
+        assert (row.title, row.description, row.team_key) == (
+            comment["body"].splitlines()[0], comment["body"], "ENG")
+
+
+def test_cycles_states_and_labels_follow_linears_shapes() -> None:
+    world = LinearWorld.scaled("small", seed=2, now=NOW)
+    app = LinearApp(world, api_key=KEY)
+    cycles = page(app, queries.CYCLES, "cycles", {"filter": {"team": {"key": {"eq": "ENG"}}}})
+    flags = [(c["isPast"], c["isActive"], c["isFuture"]) for c in
+             sorted(cycles, key=lambda c: c["number"])]
+    assert flags == [(True, False, False), (True, False, False), (False, True, False),
+                     (False, False, True)]
+    assert all((c["completedAt"] is not None) == c["isPast"] for c in cycles)
+    assert sum(c["archivedAt"] is not None for c in cycles) == 1
+    visible = page(app, queries.CYCLES, "cycles", {"includeArchived": False})
+    assert len(visible) == 6
+    states = page(app, queries.WORKFLOW_STATES, "workflowStates",
+                  {"filter": {"team": {"key": {"eq": "OPS"}}}})
+    assert [s["type"] for s in sorted(states, key=lambda s: s["position"])] == [
+        "backlog", "unstarted", "started", "started", "completed", "canceled"]
+    labels = page(app, queries.LABELS, "issueLabels")
+    workspace = [label for label in labels if label["team"] is None]
+    assert len(workspace) == 3 and sum(label["archivedAt"] is not None for label in workspace) == 1
+    children = [label for label in labels if label["parent"]]
+    assert {label["parent"]["name"] for label in children} == {"Area"}
+    issue_labels = {i for issue in all_issues(app) for i in issue["labelIds"]}
+    assert issue_labels <= {label["id"] for label in labels if label["team"]}
+    truth = {(r.data_type, r.external_id): r for r in world.expected_rows()}
+    by_number = {c["number"]: c for c in cycles}
+    assert truth[("cycle", by_number[3.0]["id"])].state == "active"
+    assert truth[("cycle", by_number[4.0]["id"])].state == "upcoming"
+    assert all(truth[("workflow_state", s["id"])].state == s["type"] for s in states)
+
+
+def test_mutation_of_comments_cycles_and_labels_and_the_truth_that_follows() -> None:
+    world = LinearWorld.scaled("small", seed=4, now=NOW)
+    app = LinearApp(world, api_key=KEY)
+    before = {(r.data_type, r.external_id): r for r in world.expected_rows()}
+    counts = world.mutate(0.05, seed=9)
+    assert counts["comments_added"] >= 1 and counts["comments_edited"] >= 1
+    assert counts["comments_removed"] == counts["cycles_removed"] == 1
+    assert counts["cycles_renamed"] == counts["labels_renamed"] == counts["labels_removed"] == 1
+    after = {(r.data_type, r.external_id): r for r in world.expected_rows()}
+    gone = world.deleted_keys()
+    assert gone == set(before) - set(after)
+    assert {kind for kind, _ in gone} == {"issue", "comment", "cycle", "label"}
+    assert {("issue", i) for i in world.deleted_ids()} <= gone
+    new = {key for key in set(after) - set(before)}
+    assert {kind for kind, _ in new} == {"issue", "comment"}
+    assert sum(kind == "comment" for kind, _ in new) == counts["comments_added"]
+    stamp = world.now.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    recent = page(app, queries.COMMENTS, "comments",
+                  {"filter": {"updatedAt": {"gte": stamp}}})
+    assert len(recent) == counts["comments_added"] + counts["comments_edited"]
+    assert sum(c["body"].endswith("(edited)") for c in recent) == counts["comments_edited"]
+    renamed = [key for key, row in after.items() if key[0] in ("cycle", "label")
+               and key in before and row.title != before[key].title]
+    assert len(renamed) == 2 and all(after[key].external_updated_at == stamp for key in renamed)
 
 
 def test_mutation_is_deterministic() -> None:

@@ -337,6 +337,10 @@ def _team_issues(team: Mapping[str, Any], info: Any, **args: Any) -> dict[str, A
                        **_paging(args, info.context))
 
 
+def _comments(_root: Any, info: Any, **args: Any) -> dict[str, Any]:
+    return _connection(info.context.world.comment_page, **_paging(args, info.context))
+
+
 def _entities(kind: str) -> Callable[..., dict[str, Any]]:
     def resolve(_root: Any, info: Any, **args: Any) -> dict[str, Any]:
         extra = {"include_disabled": bool(args.get("includeDisabled"))} if kind == "users" else {}
@@ -364,7 +368,9 @@ def _executable_schema() -> GraphQLSchema:
     assert query is not None
     resolvers: dict[str, Callable[..., Any]] = {
         "issues": _issues, "teams": _entities("teams"), "users": _entities("users"),
-        "projects": _entities("projects"), "issue": _lookup("issue"), "team": _lookup("team"),
+        "projects": _entities("projects"), "comments": _comments,
+        "cycles": _entities("cycles"), "workflowStates": _entities("workflowStates"),
+        "issueLabels": _entities("issueLabels"), "issue": _lookup("issue"), "team": _lookup("team"),
         "user": _lookup("user"), "project": _lookup("project"),
         "viewer": lambda _root, info: info.context.world.viewer(),
         "organization": lambda _root, info: info.context.world.organization,

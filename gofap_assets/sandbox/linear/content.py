@@ -108,3 +108,24 @@ def issue_description(rng: random.Random) -> str | None:
 
 def project_name(rng: random.Random, index: int) -> str:
     return f"{rng.choice(_OBJECTS).title()} {['v2', 'revamp', 'rollout', 'Q3', 'pilot'][index % 5]}"
+
+
+_REPLIES = ["Looks good to me.", "Can we ship this behind a flag?",
+            "I can reproduce this on staging.", "Blocked on the ledger migration.",
+            "Moved to the next cycle.",
+            "Pairing on this tomorrow morning. 👍", "Which agencies are affected?",
+            "Fixed in the latest deploy, please verify."]
+
+CYCLE_NAMES = ["Hardening", "Year-end close", "Audit readiness", "Launch"]
+TEAM_LABELS = ["Area", "Backend", "Frontend", "Bug", "Feature", "Improvement", "Performance",
+               "Docs"]
+"""A team's labels; `Area` is a group and the parent of `Backend` and `Frontend`."""
+WORKSPACE_LABELS = ["Security", "Customer request", "Regression"]
+
+
+def comment_body(rng: random.Random) -> str:
+    """A first line that reads as a title, sometimes with more paragraphs below it."""
+    first = _pick(rng, _REPLIES)
+    if rng.random() < 0.4:
+        return first + "\n\n" + " ".join(rng.choices(_SENTENCES, k=1 + int(rng.random() * 3)))
+    return first

@@ -14,7 +14,7 @@ from gofap_assets.sandbox.linear.values import parse_datetime, to_ms
 
 Predicate = Callable[[Mapping[str, Any]], bool]
 DATE_FIELDS = frozenset({"createdAt", "updatedAt"})
-NESTED_FIELDS = frozenset({"team"})
+NESTED_FIELDS = frozenset({"team", "issue"})
 
 
 def _always(_view: Mapping[str, Any]) -> bool:

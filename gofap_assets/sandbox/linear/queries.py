@@ -83,6 +83,58 @@ query SandboxProjects($first: Int, $after: String, $filter: ProjectFilter,
 }
 """
 
+COMMENTS = """
+query SandboxComments($first: Int, $after: String, $filter: CommentFilter,
+                      $orderBy: PaginationOrderBy, $includeArchived: Boolean) {
+  comments(first: $first, after: $after, filter: $filter, orderBy: $orderBy,
+           includeArchived: $includeArchived) {
+    nodes {
+      id body url createdAt updatedAt archivedAt editedAt resolvedAt issueId parentId
+      user { id } issue { id identifier team { id key } }
+    }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
+CYCLES = """
+query SandboxCycles($first: Int, $after: String, $filter: CycleFilter,
+                    $includeArchived: Boolean) {
+  cycles(first: $first, after: $after, filter: $filter, includeArchived: $includeArchived) {
+    nodes {
+      id number name description startsAt endsAt completedAt isActive isFuture isPast progress
+      createdAt updatedAt archivedAt autoArchivedAt team { id key }
+    }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
+WORKFLOW_STATES = """
+query SandboxWorkflowStates($first: Int, $after: String, $filter: WorkflowStateFilter) {
+  workflowStates(first: $first, after: $after, filter: $filter, includeArchived: true) {
+    nodes {
+      id name type description color position createdAt updatedAt archivedAt team { id key }
+    }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
+LABELS = """
+query SandboxLabels($first: Int, $after: String, $filter: IssueLabelFilter,
+                    $includeArchived: Boolean) {
+  issueLabels(first: $first, after: $after, filter: $filter,
+              includeArchived: $includeArchived) {
+    nodes {
+      id name description color isGroup createdAt updatedAt archivedAt
+      team { id key } parent { id name }
+    }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
 VIEWER = """
 query SandboxViewer {
   viewer { id name email admin }
@@ -93,4 +145,5 @@ query SandboxViewer {
 
 ALL = {"ISSUES_PAGE": ISSUES_PAGE, "ISSUES_BACKWARD": ISSUES_BACKWARD,
        "TEAM_ISSUES": TEAM_ISSUES, "TEAMS": TEAMS, "USERS": USERS, "PROJECTS": PROJECTS,
-       "VIEWER": VIEWER}
+       "VIEWER": VIEWER, "COMMENTS": COMMENTS, "CYCLES": CYCLES,
+       "WORKFLOW_STATES": WORKFLOW_STATES, "LABELS": LABELS}

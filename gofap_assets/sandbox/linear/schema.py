@@ -38,6 +38,8 @@ SUBSET_PATH = Path(__file__).with_name("linear_subset.graphql")
 _CONNECTION_ARGS = frozenset({"after", "before", "filter", "first", "includeArchived", "last",
                               "orderBy"})
 _TIMESTAMPS = ("createdAt", "updatedAt", "archivedAt")
+_CONNECTED = ("Issue", "Team", "User", "Project", "Comment", "Cycle", "WorkflowState",
+              "IssueLabel")
 
 KEEP: Mapping[str, Mapping[str, frozenset[str]] | None] = {
     # type name -> {field name: argument names kept}; None keeps an enum or scalar whole.
@@ -46,7 +48,8 @@ KEEP: Mapping[str, Mapping[str, frozenset[str]] | None] = {
         "users": _CONNECTION_ARGS | {"includeDisabled"},
         "issue": frozenset({"id"}), "project": frozenset({"id"}), "team": frozenset({"id"}),
         "user": frozenset({"id"}), "viewer": frozenset(), "organization": frozenset(),
-        "rateLimitStatus": frozenset(),
+        "rateLimitStatus": frozenset(), "comments": _CONNECTION_ARGS, "cycles": _CONNECTION_ARGS,
+        "workflowStates": _CONNECTION_ARGS, "issueLabels": _CONNECTION_ARGS,
     },
     "Node": {"id": frozenset()},
     "Issue": dict.fromkeys(
@@ -62,8 +65,15 @@ KEEP: Mapping[str, Mapping[str, frozenset[str]] | None] = {
     "Project": dict.fromkeys(
         ("id", "name", "description", "state", "status", "url", "startDate", "targetDate",
          "progress", *_TIMESTAMPS, "completedAt", "canceledAt", "trashed", "lead"), frozenset()),
-    "WorkflowState": dict.fromkeys(("id", "name", "type", "color"), frozenset()),
-    "Cycle": dict.fromkeys(("id", "number"), frozenset()),
+    "WorkflowState": dict.fromkeys(("id", "name", "type", "color", "description", "position",
+                                    "team", *_TIMESTAMPS), frozenset()),
+    "Cycle": dict.fromkeys(("id", "number", "name", "description", "startsAt", "endsAt",
+                            "completedAt", "isActive", "isFuture", "isPast", "progress", "team",
+                            *_TIMESTAMPS, "autoArchivedAt"), frozenset()),
+    "Comment": dict.fromkeys(("id", "body", "url", *_TIMESTAMPS, "editedAt", "resolvedAt",
+                              "issueId", "parentId", "user", "issue"), frozenset()),
+    "IssueLabel": dict.fromkeys(("id", "name", "description", "color", "isGroup", "team",
+                                 "parent", *_TIMESTAMPS), frozenset()),
     "ProjectStatus": dict.fromkeys(("id", "name", "type"), frozenset()),
     "Organization": dict.fromkeys(("id", "name", "urlKey", "createdAt"), frozenset()),
     "RateLimitPayload": dict.fromkeys(("identifier", "kind", "limits"), frozenset()),
@@ -73,13 +83,19 @@ KEEP: Mapping[str, Mapping[str, frozenset[str]] | None] = {
     "PageInfo": dict.fromkeys(("hasNextPage", "hasPreviousPage", "startCursor", "endCursor"),
                               frozenset()),
     **{f"{node}Connection": dict.fromkeys(("edges", "nodes", "pageInfo"), frozenset())
-       for node in ("Issue", "Team", "User", "Project")},
-    **{f"{node}Edge": dict.fromkeys(("node", "cursor"), frozenset())
-       for node in ("Issue", "Team", "User", "Project")},
+       for node in _CONNECTED},
+    **{f"{node}Edge": dict.fromkeys(("node", "cursor"), frozenset()) for node in _CONNECTED},
     "IssueFilter": dict.fromkeys(("id", "createdAt", "updatedAt", "team", "and", "or"),
                                  frozenset()),
     "TeamFilter": dict.fromkeys(("id", "key", "name", "createdAt", "updatedAt", "and", "or"),
                                 frozenset()),
+    "NullableTeamFilter": dict.fromkeys(("id", "key", "name", "createdAt", "updatedAt", "and",
+                                         "or"), frozenset()),
+    "NullableIssueFilter": dict.fromkeys(("id", "createdAt", "updatedAt", "team", "and", "or"),
+                                         frozenset()),
+    **{name: dict.fromkeys(("id", "createdAt", "updatedAt", key, "and", "or"), frozenset())
+       for name, key in (("CommentFilter", "issue"), ("CycleFilter", "team"),
+                         ("WorkflowStateFilter", "team"), ("IssueLabelFilter", "team"))},
     "ProjectFilter": dict.fromkeys(("id", "name", "createdAt", "updatedAt", "and", "or"),
                                    frozenset()),
     "UserFilter": dict.fromkeys(("id", "name", "email", "createdAt", "updatedAt", "and", "or"),

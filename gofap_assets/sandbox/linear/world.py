@@ -19,6 +19,7 @@ from typing import Any
 from graphql import GraphQLError
 
 from gofap_assets.sandbox.linear import content
+from gofap_assets.sandbox.linear.comments import CommentRecord, comments_of, new_comment_id
 from gofap_assets.sandbox.linear.filters import compile_filter, key_bounds, nested_filters
 from gofap_assets.sandbox.linear.issues import (
     BACKLOG,
@@ -52,6 +53,7 @@ SCALES: Mapping[str, Mapping[str, int]] = {
     "large": {"teams": 10, "issues_per_team": 10_000, "users": 150, "projects": 60},
 }
 LABELS_PER_TEAM = 8
+CYCLE_MS = 14 * DAY_MS
 PROJECT_STATUSES = (("Backlog", "backlog"), ("Planned", "planned"), ("In Progress", "started"),
                     ("Paused", "paused"), ("Completed", "completed"), ("Canceled", "canceled"))
 
@@ -70,7 +72,8 @@ class ExpectedRow:
     external_created_at: str | None = None
     external_updated_at: str | None = None
     team_key: str | None = None
-    """For issues: the partition (team key) the issue is in now."""
+    """The team key the importer parents the row by: an issue's and its comments' current
+    team, a cycle's, a workflow state's, a team label's (None for a workspace label)."""
 
 
 @dataclass(frozen=True)
@@ -126,6 +129,18 @@ class LinearWorld:
         self._failing: dict[str, str] = {}
         self._added = 0
         self._mutations = 0
+        self._cycle_count = len(self._cycles[0])
+        """How many cycles issues are drawn into; each team has one more, upcoming and empty."""
+        extra = random.Random(f"{seed}/entities")
+        self._extend_states(extra)
+        self._extend_cycles(extra)
+        self._label_nodes = self._make_labels(extra)
+        self._removed: dict[str, set[str]] = {"cycle": set(), "label": set(), "comment": set()}
+        # Comments: built on first use, from the issues as they were generated.
+        self._comments: dict[str, CommentRecord] | None = None
+        self._comments_by_created: list[Key] = []
+        self._comments_by_updated: list[Key] = []
+        self._new_comments = 0
 
     @classmethod
     def scaled(cls, scale: str = "small", seed: int = 1, *,
@@ -206,6 +221,61 @@ class LinearWorld:
             "lead": None if lead is None else self._user_thunk(lead),
         }
         return self._stamp(node, created, updated)
+
+    def _extend_states(self, rng: random.Random) -> None:
+        """Give each team's workflow states what the `workflowStates` listing serves."""
+        for t, states in enumerate(self._states):
+            created = self._teams[t]["_createdAt"]
+            for position, state in enumerate(states):
+                state.update(position=float(position), archivedAt=None,
+                             description=None if rng.random() < 0.5 else
+                             f"Issues that are {state['name'].lower()}.")
+                self._stamp(state, created, created + rng.randrange(0, 30 * DAY_MS))
+
+    def _extend_cycles(self, rng: random.Random) -> None:
+        """Two-week cycles ending with the active one, plus one upcoming; the oldest archived."""
+        anchor = self._now // DAY_MS * DAY_MS - 7 * DAY_MS
+        count = self._cycle_count
+        for cycles in self._cycles:
+            cycles.append({"id": self._uuid(rng), "number": float(count + 1)})
+            for k, cycle in enumerate(cycles):
+                starts = anchor + (k - (count - 1)) * CYCLE_MS
+                ends = starts + CYCLE_MS
+                past = ends <= self._now
+                cycle.update(
+                    name=content.CYCLE_NAMES[k % len(content.CYCLE_NAMES)]
+                    if rng.random() < 0.3 else None,
+                    description=None if rng.random() < 0.6 else "Close out the open audits.",
+                    progress=1.0 if past else round(rng.random(), 2), _starts=starts,
+                    _ends=ends, archivedAt=iso(ends + 7 * DAY_MS)
+                    if k == 0 and count >= 3 and ends + 7 * DAY_MS <= self._now else None)
+                created = starts - CYCLE_MS
+                self._stamp(cycle, created, max(created, min(self._now, ends)) if past
+                            else created)
+
+    def _make_labels(self, rng: random.Random) -> list[dict[str, Any]]:
+        """Each team's labels (the ids issues carry; a group and its two children among them)
+        and a few workspace labels that belong to no team, the last one archived."""
+        nodes = []
+        for t, ids in enumerate(self._labels):
+            team_created = self._teams[t]["_createdAt"]
+            for i, label_id in enumerate(ids):
+                created = team_created + rng.randrange(0, 60 * DAY_MS)
+                node = {"id": label_id, "name": content.TEAM_LABELS[i % len(content.TEAM_LABELS)],
+                        "description": None if rng.random() < 0.7 else "Triage weekly.",
+                        "color": f"#{rng.getrandbits(24):06x}", "isGroup": i == 0,
+                        "archivedAt": None, "_team": t, "_parent": ids[0] if i in (1, 2) else None}
+                nodes.append(self._stamp(node, created, created + rng.randrange(0, 30 * DAY_MS)))
+        for i, name in enumerate(content.WORKSPACE_LABELS):
+            created = self._start + rng.randrange(0, 100 * DAY_MS)
+            archived = i == len(content.WORKSPACE_LABELS) - 1
+            updated = created + (200 * DAY_MS if archived else 0)
+            node = {"id": self._uuid(rng), "name": name, "description": None,
+                    "color": f"#{rng.getrandbits(24):06x}", "isGroup": False,
+                    "archivedAt": iso(updated) if archived else None, "_team": None,
+                    "_parent": None}
+            nodes.append(self._stamp(node, created, updated))
+        return nodes
 
     def _user_thunk(self, index: int) -> Callable[..., dict[str, Any]]:
         """Resolved at query time, so a user edited by ``mutate`` shows its current state."""
@@ -292,7 +362,9 @@ class LinearWorld:
         predicate = compile_filter(filter, now)
         field = "_updatedAt" if order_by == "updatedAt" else "_createdAt"
         with self._lock:
-            nodes = {"teams": self._teams, "users": self._users, "projects": self._projects}[kind]
+            nodes = {"teams": lambda: self._teams, "users": lambda: self._users,
+                     "projects": lambda: self._projects, "cycles": self._cycle_nodes,
+                     "workflowStates": self._state_nodes, "issueLabels": self._label_list}[kind]()
             by_id = {node["id"]: node for node in nodes}
             keyed = sorted((node[field], node["id"]) for node in nodes)
 
@@ -309,6 +381,114 @@ class LinearWorld:
                                                 last=last, before=before, low=low, high=high)
         return Page([by_id[node_id] for _, node_id in keys], [encode_cursor(*k) for k in keys],
                     has_next, has_previous)
+
+    def _cycle_nodes(self) -> list[dict[str, Any]]:
+        """Cycles as served now: whether one is active, upcoming or past follows the clock."""
+        now, removed = self._now, self._removed["cycle"]
+        return [{**cycle, "startsAt": iso(cycle["_starts"]), "endsAt": iso(cycle["_ends"]),
+                 "completedAt": iso(cycle["_ends"]) if cycle["_ends"] <= now else None,
+                 "isActive": cycle["_starts"] <= now < cycle["_ends"],
+                 "isFuture": now < cycle["_starts"], "isPast": cycle["_ends"] <= now,
+                 "autoArchivedAt": cycle["archivedAt"], "team": self._teams[t]}
+                for t, cycles in enumerate(self._cycles) for cycle in cycles
+                if cycle["id"] not in removed]
+
+    def _state_nodes(self) -> list[dict[str, Any]]:
+        return [{**state, "team": self._teams[t]} for t, states in enumerate(self._states)
+                for state in states]
+
+    def _label_list(self) -> list[dict[str, Any]]:
+        removed = self._removed["label"]
+        by_id = {node["id"]: node for node in self._label_nodes}
+        return [{**node, "team": None if node["_team"] is None else self._teams[node["_team"]],
+                 "parent": by_id.get(node["_parent"]) if node["_parent"] else None}
+                for node in self._label_nodes if node["id"] not in removed]
+
+    # -- comments -------------------------------------------------------------------------------
+
+    def _ensure_comments(self) -> dict[str, CommentRecord]:
+        if self._comments is not None:
+            return self._comments
+        self._ensure_all()
+        comments: dict[str, CommentRecord] = {}
+        for t in range(len(self._teams)):
+            for _, node_id in self._by_created[t]:
+                record = self._records[node_id]
+                for comment in comments_of(self.seed, record.id, record.created, record.updated,
+                                           len(self._users)):
+                    comments[comment.id] = comment
+        for project in self._projects:  # project-update comments: on no issue
+            self._new_comments += 1
+            at = project["_createdAt"]
+            comment = CommentRecord(new_comment_id(self.seed, -self._new_comments), None, at, at,
+                                    0, None)
+            comments[comment.id] = comment
+        self._comments = comments
+        self._comments_by_created = sorted((c.created, c.id) for c in comments.values())
+        self._comments_by_updated = sorted((c.updated, c.id) for c in comments.values())
+        return comments
+
+    def _comment_live(self, comment: CommentRecord) -> bool:
+        """A permanently deleted issue takes its comments with it."""
+        return comment.issue_id is None or comment.issue_id in self._records
+
+    def comment_page(self, *, filter: Mapping[str, Any] | None = None,
+                     order_by: str = "createdAt", first: int | None = None,
+                     after: str | None = None, last: int | None = None,
+                     before: str | None = None, include_archived: bool = False) -> Page:
+        del include_archived  # no comment is archived here
+        now = self.now
+        predicate = compile_filter(filter, now)
+        low, high = key_bounds(filter, order_by, now)
+        check_filter = filter is not None and bool(filter)
+        with self._lock:
+            comments = self._ensure_comments()
+            records, teams = self._records, self._teams
+            index = (self._comments_by_updated if order_by == "updatedAt"
+                     else self._comments_by_created)
+            wanted = _ids_named(filter)
+            lists = [index] if wanted is None else [sorted(
+                ((c.updated if order_by == "updatedAt" else c.created), c.id)
+                for c in (comments[i] for i in wanted if i in comments))]
+
+            def accept(comment_id: str) -> bool:
+                comment = comments[comment_id]
+                if not self._comment_live(comment):
+                    return False
+                if not check_filter:
+                    return True
+                record = None if comment.issue_id is None else records[comment.issue_id]
+                issue = None if record is None else {
+                    "id": record.id, "team": teams[record.team], "_createdAt": record.created,
+                    "_updatedAt": record.updated}
+                return predicate({"id": comment_id, "_createdAt": comment.created,
+                                  "_updatedAt": comment.updated, "issue": issue})
+
+            keys, has_next, has_previous = paginate(lists, accept, first=first, after=after,
+                                                    last=last, before=before, low=low, high=high)
+            nodes = [self._comment_node(comments[comment_id]) for _, comment_id in keys]
+        return Page(nodes, [encode_cursor(*key) for key in keys], has_next, has_previous)
+
+    def _comment_node(self, comment: CommentRecord) -> dict[str, Any]:
+        record = None if comment.issue_id is None else self._records.get(comment.issue_id)
+        where = ("project/updates" if record is None else
+                 f"issue/{self._teams[record.team]['key']}-{record.number}")
+        return {
+            "id": comment.id, "body": comment.text(self.seed),
+            "url": f"https://linear.app/gofap/{where}#comment-{comment.id[:8]}",
+            "createdAt": iso(comment.created), "updatedAt": iso(comment.updated),
+            "archivedAt": None, "editedAt": None if comment.edited is None else iso(comment.edited),
+            "resolvedAt": None, "issueId": comment.issue_id, "parentId": comment.parent_id,
+            "user": None if comment.user is None else self._users[comment.user],
+            "issue": None if comment.issue_id is None else self._issue_thunk(comment.issue_id),
+        }
+
+    def _issue_thunk(self, node_id: str) -> Callable[..., dict[str, Any] | None]:
+        def resolve(*_args: Any, **_kwargs: Any) -> dict[str, Any] | None:
+            with self._lock:
+                record = self._records.get(node_id)
+                return None if record is None else self._issue_node(record)
+        return resolve
 
     # -- issues ---------------------------------------------------------------------------------
 
@@ -329,7 +509,7 @@ class LinearWorld:
     def _content(self, record: IssueRecord) -> IssueContent:
         team, number = record.origin
         return make_content(self.seed, team, number, users=len(self._users),
-                            projects=len(self._projects), cycles=len(self._cycles[team]),
+                            projects=len(self._projects), cycles=self._cycle_count,
                             labels=LABELS_PER_TEAM)
 
     def _issue_node(self, record: IssueRecord) -> dict[str, Any]:
@@ -423,13 +603,16 @@ class LinearWorld:
             raise ValueError("fraction must be between 0 and 1")
         with self._lock:
             self._ensure_all()
+            self._ensure_comments()
             rng = random.Random(f"{self.seed}/mutate/{seed}/{self._mutations}")
             self._mutations += 1
             self._now = max(self._now + (1000 if self._live else 60_000),
                             to_ms(datetime.now(UTC)) if self._live else 0)
             counts = dict.fromkeys(("edited", "state_changed", "reassigned", "moved", "archived",
                                     "trashed", "deleted", "added", "users_disabled",
-                                    "teams_renamed", "projects_edited"), 0)
+                                    "teams_renamed", "projects_edited", "comments_added",
+                                    "comments_edited", "comments_removed", "cycles_renamed",
+                                    "cycles_removed", "labels_renamed", "labels_removed"), 0)
             if fraction == 0:
                 return counts
             visible = [node_id for t in range(len(self._teams)) for _, node_id in
@@ -447,6 +630,9 @@ class LinearWorld:
             counts["users_disabled"] = self._disable_user(rng)
             counts["teams_renamed"] = self._rename_team(rng)
             counts["projects_edited"] = self._edit_project(rng)
+            counts.update(self._mutate_comments(rng, len(chosen)))
+            counts["cycles_renamed"], counts["cycles_removed"] = self._mutate_cycles(rng)
+            counts["labels_renamed"], counts["labels_removed"] = self._mutate_labels(rng)
             return counts
 
     def _touch(self, record: IssueRecord) -> None:
@@ -530,12 +716,82 @@ class LinearWorld:
         self._projects[index] = self._stamp(project, project["_createdAt"], self._now)
         return 1
 
+    def _touch_comment(self, comment: CommentRecord) -> None:
+        _remove(self._comments_by_updated, (comment.updated, comment.id))
+        comment.updated = self._now
+        bisect.insort(self._comments_by_updated, (comment.updated, comment.id))
+
+    def _mutate_comments(self, rng: random.Random, changed: int) -> dict[str, int]:
+        """New comments on visible issues, edits, and a removal (which simply vanishes)."""
+        comments = self._ensure_comments()
+        live = [i for _, i in self._comments_by_created
+                if comments[i].issue_id is not None and self._comment_live(comments[i])]
+        touched = rng.sample(live, min(len(live), 2 + changed // 10))
+        removed = touched[:1]
+        for comment_id in touched[1:]:
+            comment = comments[comment_id]
+            comment.body = content.comment_body(rng) + " (edited)"
+            comment.edited = self._now
+            self._touch_comment(comment)
+        for comment_id in removed:
+            comment = comments.pop(comment_id)
+            _remove(self._comments_by_created, (comment.created, comment.id))
+            _remove(self._comments_by_updated, (comment.updated, comment.id))
+            self._removed["comment"].add(comment_id)
+        visible = [i for t in range(len(self._teams)) for _, i in self._by_created[t]
+                   if not self._records[i].hidden]
+        added = max(1, round(changed * 0.2)) if visible else 0
+        for _ in range(added):
+            self._new_comments += 1
+            comment = CommentRecord(new_comment_id(self.seed, self._new_comments),
+                                    rng.choice(visible), self._now, self._now,
+                                    rng.randrange(len(self._users)), None)
+            comments[comment.id] = comment
+            bisect.insort(self._comments_by_created, (comment.created, comment.id))
+            bisect.insort(self._comments_by_updated, (comment.updated, comment.id))
+        return {"comments_added": added, "comments_edited": len(touched[1:]),
+                "comments_removed": len(removed)}
+
+    def _mutate_cycles(self, rng: random.Random) -> tuple[int, int]:
+        """Rename a cycle; remove a team's upcoming, empty one (no issue is in it)."""
+        team = rng.randrange(len(self._teams))
+        cycles = self._cycles[team]
+        renamed = rng.choice(cycles[:-1])
+        renamed["name"] = f"{rng.choice(content.CYCLE_NAMES)} (renamed)"
+        self._stamp(renamed, renamed["_createdAt"], self._now)
+        upcoming = cycles[-1]["id"]
+        removed = int(upcoming not in self._removed["cycle"])
+        self._removed["cycle"].add(upcoming)
+        return 1, removed
+
+    def _mutate_labels(self, rng: random.Random) -> tuple[int, int]:
+        """Rename a team label (its issues keep its id); remove a live workspace label."""
+        team_labels = [n for n in self._label_nodes if n["_team"] is not None]
+        label = rng.choice(team_labels)
+        label["name"] = label["name"].split(" (")[0] + f" ({rng.choice(['v2', 'legacy'])})"
+        self._stamp(label, label["_createdAt"], self._now)
+        removable = [n["id"] for n in self._label_nodes if n["_team"] is None
+                     and n["archivedAt"] is None and n["id"] not in self._removed["label"]]
+        if removable:
+            self._removed["label"].add(rng.choice(removable))
+        return 1, int(bool(removable))
+
     # -- ground truth ---------------------------------------------------------------------------
 
     def deleted_ids(self) -> set[str]:
         """Issues permanently deleted by ``mutate``: a full sync should mark them deleted."""
         with self._lock:
             return set(self._deleted)
+
+    def deleted_keys(self) -> set[tuple[str, str]]:
+        """(data type, id) of everything that vanished: issues, their comments, removed
+        comments, cycles and labels. A full sync should mark exactly these (of those seen)."""
+        with self._lock:
+            keys = {("issue", node_id) for node_id in self._deleted}
+            keys |= {(kind, node_id) for kind, ids in self._removed.items() for node_id in ids}
+            keys |= {("comment", c.id) for c in (self._comments or {}).values()
+                     if not self._comment_live(c)}
+            return keys
 
     def expected_rows(self) -> Iterator[ExpectedRow]:
         """What a complete sync (``includeArchived``, ``includeDisabled``) should have imported.
@@ -544,6 +800,10 @@ class LinearWorld:
         with self._lock:
             self._ensure_all()
             teams, users, projects = list(self._teams), list(self._users), list(self._projects)
+            cycles, states, labels = self._cycle_nodes(), self._state_nodes(), self._label_list()
+            comments = [(c, self._teams[self._records[c.issue_id].team]["key"])
+                        for c in self._ensure_comments().values()
+                        if c.issue_id is not None and self._comment_live(c)]
             issues = [(r.id, r.origin, r.team, r.state, r.archived is not None, r.trashed,
                        r.created, r.updated, self._overrides.get(r.id, {}))
                       for t in range(len(teams)) for _, node_id in self._by_created[t]
@@ -559,20 +819,38 @@ class LinearWorld:
         for node_id, (origin, number), team, state, archived, trashed, created, updated, over \
                 in issues:
             c = make_content(self.seed, origin, number, users=len(users),
-                             projects=len(projects), cycles=len(self._cycles[origin]),
+                             projects=len(projects), cycles=self._cycle_count,
                              labels=LABELS_PER_TEAM)
             yield ExpectedRow("linear", "issue", node_id, over.get("title", c.title),
                               STATES[state][0], over.get("description", c.description),
                               archived=archived, trashed=trashed,
                               external_created_at=iso(created), external_updated_at=iso(updated),
                               team_key=teams[team]["key"])
+        for state in states:
+            yield self._row("workflow_state", state, state["name"], state["type"],
+                            state["description"], team_key=state["team"]["key"])
+        for cycle in cycles:
+            title = cycle["name"] or f"Cycle {int(cycle['number'])}"
+            status = ("active" if cycle["isActive"] else "upcoming" if cycle["isFuture"]
+                      else "completed")
+            yield self._row("cycle", cycle, title, status, cycle["description"],
+                            team_key=cycle["team"]["key"])
+        for label in labels:
+            yield self._row("label", label, label["name"], None, label["description"],
+                            team_key=label["team"]["key"] if label["team"] else None)
+        for comment, team_key in comments:
+            body = comment.text(self.seed)
+            yield ExpectedRow("linear", "comment", comment.id, body.splitlines()[0], None, body,
+                              external_created_at=iso(comment.created),
+                              external_updated_at=iso(comment.updated), team_key=team_key)
 
     def _row(self, kind: str, node: Mapping[str, Any], title: str, state: str | None,
-             description: str | None, trashed: bool = False) -> ExpectedRow:
+             description: str | None, trashed: bool = False,
+             team_key: str | None = None) -> ExpectedRow:
         return ExpectedRow("linear", kind, node["id"], title, state, description,
                            archived=node["archivedAt"] is not None, trashed=trashed,
                            external_created_at=node["createdAt"],
-                           external_updated_at=node["updatedAt"])
+                           external_updated_at=node["updatedAt"], team_key=team_key)
 
 
 def _remove(entries: list[Key], key: Key) -> None:
@@ -592,6 +870,13 @@ def _id_candidates(spec: Mapping[str, Any] | None, records: Mapping[str, IssueRe
     allowed = set(teams)
     found = [records[i] for i in set(wanted) if i in records and records[i].team in allowed]
     return [sorted(((r.updated if order_by == "updatedAt" else r.created), r.id) for r in found)]
+
+
+def _ids_named(spec: Mapping[str, Any] | None) -> list[str] | None:
+    comparator = (spec or {}).get("id") or {}
+    if comparator.get("eq") is not None:
+        return [comparator["eq"]]
+    return comparator.get("in")
 
 
 def _failure(field: str, node_id: str) -> Callable[..., Any]:
