@@ -74,6 +74,9 @@ ISSUE_OR_PULL = Reference(REFERENCED_ISSUE_IMPORTED, "issue_number", ("issue", "
                           "issue or pull request")
 PULL = Reference(REFERENCED_PULL_REQUEST_IMPORTED, "pull_request_number", ("pull_request",),
                  "pull request")
+
+
+@dataclass(frozen=True)
 class IdReference:
     """A child row names its parent's `external_id` in a `processed_data` field, and the
     parent's listing is partitioned like the child's (a Linear comment's issue, by team)."""
