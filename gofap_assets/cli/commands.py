@@ -15,6 +15,7 @@ import pandas as pd
 from gofap_assets.config import ENV_VARS, SECRET_FIELDS, Settings, mask_database_url
 from gofap_assets.logs import configure_logging, redact
 from gofap_assets.warehouse import Warehouse
+from gofap_assets.warehouse.schema import sync_status
 
 EXIT_OK, EXIT_PARTIAL = 0, 1
 
@@ -34,6 +35,13 @@ def _warehouse(settings: Settings) -> Warehouse:
     if not warehouse.schema_ready():
         warehouse.create_schema()
     return warehouse
+
+
+def _check_writable(warehouse: Warehouse) -> None:
+    """Refuse to start a sync the warehouse cannot take (read-only, locked): WarehouseError."""
+    with warehouse.transaction() as conn:
+        conn.execute(warehouse.insert(sync_status).values(service="github", enabled=True)
+                     .on_conflict_do_nothing(index_elements=["service"]))
 
 
 def _print_frame(frame: pd.DataFrame, fmt: str = "table") -> None:
@@ -92,6 +100,7 @@ def sync(args: argparse.Namespace) -> int:
     settings = _settings()
     defs = build_definitions(settings)
     warehouse = _warehouse(settings)
+    _check_writable(warehouse)
     enabled = {row["service"]: row["enabled"] for row in warehouse.service_status()}
     services = [args.service] if args.service else list(SERVICES)
     instance = open_instance()
@@ -215,17 +224,18 @@ def set_interval(args: argparse.Namespace) -> int:
 
 
 def start_scheduler(_args: argparse.Namespace) -> int:
-    from gofap_assets.dagster_home import DEFAULT_HOME, prepare_dagster_home
+    from gofap_assets.dagster_home import CODE_LOCATION, DEFAULT_HOME, prepare_dagster_home
 
     _settings()
-    daemon = shutil.which("dagster-daemon")
+    # Beside this interpreter first: a venv's tools work without the venv on PATH.
+    daemon = (shutil.which("dagster-daemon", path=str(Path(sys.executable).parent))
+              or shutil.which("dagster-daemon"))
     if daemon is None:
         raise UsageError("dagster-daemon is not installed in this environment")
     home = prepare_dagster_home(Path(os.environ.get("DAGSTER_HOME") or DEFAULT_HOME))
     print(f"Dagster instance: {home.path}, " + (f"{home.storage} storage" if home.written else
                                                "its own dagster.yaml left as it is"))
-    target = ["-w", "workspace.yaml"] if Path("workspace.yaml").is_file() else [
-        "-m", "gofap_assets.definitions"]
+    target = ["-m", CODE_LOCATION]
     print("starting the Dagster daemon (schedules and sensors); Ctrl+C stops it.\n"
           f"Open the UI alongside with: DAGSTER_HOME={home.path} dagster-webserver "
           f"{' '.join(target)}  (http://127.0.0.1:3000)", flush=True)

@@ -1,6 +1,7 @@
 """`gofap-import`: the seed's commands, running on Dagster.
 
-Exit codes: 0 success; 1 a sync ran but some part failed; 2 usage or configuration error.
+Exit codes: 0 success; 1 a sync ran but some part failed; 2 usage, configuration or environment
+error (a bad variable, a warehouse that cannot be reached or written), nothing was done.
 """
 
 import argparse
@@ -11,13 +12,19 @@ from gofap_assets.cli import commands
 from gofap_assets.config import ConfigError
 from gofap_assets.warehouse import WarehouseError
 
-EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
+EXIT_USAGE = 2
+EXIT_CODES = """exit codes:
+  0  success
+  1  a sync ran but some part of it failed (named in the output and in `status`)
+  2  usage, configuration or environment error: a bad option or variable, a warehouse that
+     cannot be reached or written; nothing was done"""
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gofap-import",
-        description="Import Linear and GitHub work data into the GOFAP warehouse.")
+        description="Import Linear and GitHub work data into the GOFAP warehouse.",
+        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     sub.add_parser("init-db", help="create the warehouse tables and views (idempotent)")
@@ -88,14 +95,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return HANDLERS[args.command](args)
     except ConfigError as exc:
-        print(f"configuration error: {exc}", file=sys.stderr)
+        for problem in exc.problems or (str(exc),):
+            print(f"configuration error: {problem}", file=sys.stderr)
         return EXIT_USAGE
     except commands.UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except WarehouseError as exc:
         print(f"warehouse error: {exc}", file=sys.stderr)
-        return EXIT_PARTIAL
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
