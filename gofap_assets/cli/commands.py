@@ -1,6 +1,7 @@
 """The body of each `gofap-import` command; parsing and exit codes live in `main`."""
 
 import argparse
+import json
 import os
 import shutil
 import signal
@@ -15,6 +16,7 @@ import pandas as pd
 from gofap_assets.config import ENV_VARS, SECRET_FIELDS, Settings, mask_database_url
 from gofap_assets.logs import configure_logging, redact
 from gofap_assets.warehouse import Warehouse
+from gofap_assets.warehouse.catalog import UnknownType, reference, resolve_type
 from gofap_assets.warehouse.schema import sync_status
 
 EXIT_OK, EXIT_PARTIAL = 0, 1
@@ -46,8 +48,9 @@ def _check_writable(warehouse: Warehouse) -> None:
 
 def _print_frame(frame: pd.DataFrame, fmt: str = "table") -> None:
     if fmt == "json":
-        print(frame.to_json(orient="records", date_format="iso", force_ascii=False, indent=2)
-              if not frame.empty else "[]")
+        # Through json again: pandas escapes every "/" ("acme\\/api#12").
+        records = json.loads(frame.to_json(orient="records", date_format="iso"))
+        print(json.dumps(records, ensure_ascii=False, indent=2))
     elif fmt == "csv":
         frame.to_csv(sys.stdout, index=False)
     elif frame.empty:
@@ -187,10 +190,20 @@ def _when(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%SZ") if moment else "never"
 
 
+LIST_COLUMNS = ["source", "data_type", "reference", "title", "state", "external_updated_at",
+                "external_id"]
+
+
 def list_data(args: argparse.Namespace) -> int:
     settings = _settings()
     if not 1 <= args.limit <= 10_000:
         raise UsageError("--limit must be between 1 and 10000")
+    data_type = None
+    if args.data_type:
+        try:
+            data_type = resolve_type(args.data_type, args.source)
+        except UnknownType as exc:
+            raise UsageError(str(exc)) from None
     since = None
     if args.since:
         try:
@@ -199,11 +212,12 @@ def list_data(args: argparse.Namespace) -> int:
             raise UsageError(f"--since {args.since!r} is not a date (YYYY-MM-DD)") from None
         since = since if since.tzinfo else since.replace(tzinfo=UTC)
     warehouse = _warehouse(settings)
-    rows = warehouse.browse(source=args.source, data_type=args.data_type, state=args.state,
+    rows = warehouse.browse(source=args.source, data_type=data_type, state=args.state,
                             search=args.search, since=since, limit=args.limit,
                             include_deleted=args.include_deleted)
-    _print_frame(pd.DataFrame(rows, columns=["source", "data_type", "external_id", "title",
-                                             "state", "external_updated_at"]), args.format)
+    for row in rows:
+        row["reference"] = reference(row)
+    _print_frame(pd.DataFrame(rows, columns=LIST_COLUMNS), args.format)
     return EXIT_OK
 
 

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from gofap_assets.cli import commands
 from gofap_assets.config import ConfigError
 from gofap_assets.warehouse import WarehouseError
+from gofap_assets.warehouse.catalog import known_types
 
 EXIT_USAGE = 2
 EXIT_CODES = """exit codes:
@@ -41,8 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     data = sub.add_parser("list-data", help="browse imported rows")
     data.add_argument("--source", choices=["linear", "github"])
-    data.add_argument("--type", dest="data_type")
-    data.add_argument("--state")
+    data.add_argument("--type", dest="data_type", metavar="TYPE",
+                      help="one data type, singular or plural: "
+                      + ", ".join(sorted({t.name for t in known_types()})))
+    data.add_argument("--state", help="exact state, any case (open, merged, 'In Progress')")
     data.add_argument("--search", help="text to find in title or description")
     data.add_argument("--since", help="external update on or after this date (YYYY-MM-DD)")
     data.add_argument("--limit", type=int, default=20)

@@ -17,6 +17,7 @@ from gofap_assets.http import ApiError, RequestStats
 from gofap_assets.ingest import PartitionOutcome
 from gofap_assets.logs import get_logger, redact
 from gofap_assets.warehouse import Warehouse, WarehouseError, WriteCounts
+from gofap_assets.warehouse.catalog import reference
 from gofap_assets.warehouse.locks import LockHolder, SyncLocks
 
 Work = Callable[[str], PartitionOutcome]
@@ -70,7 +71,9 @@ def request_metadata(stats: RequestStats, before: dict[str, int | None]) -> dict
 def recent_rows_preview(warehouse: Warehouse, source: str, data_type: str) -> dg.MetadataValue:
     """The most recently changed rows, shown as a table on the materialization in the UI."""
     rows = warehouse.browse(source=source, data_type=data_type, limit=5)
-    columns = ["external_id", "title", "state", "external_updated_at"]
+    for row in rows:
+        row["reference"] = reference(row)
+    columns = ["reference", "title", "state", "external_updated_at"]
     return dg.MetadataValue.table(
         records=[dg.TableRecord({c: "" if row[c] is None else str(row[c])[:80]
                                  for c in columns}) for row in rows],
