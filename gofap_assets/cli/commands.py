@@ -7,6 +7,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import textwrap
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -160,30 +161,85 @@ def _health(row: dict[str, Any], default_interval: int) -> str:
     return "healthy"
 
 
-def status(_args: argparse.Namespace) -> int:
+ERROR_WIDTH = 72
+"""Characters of the last error the status table shows; `--format json` has all of it."""
+
+
+def _last_error(row: dict[str, Any]) -> dict[str, Any]:
+    """The last error, its time, and whether a later sync succeeded (it is then resolved)."""
+    error, at, success = row["last_error"], row["last_error_at"], row["last_success_at"]
+    return {"last_error": redact(error) if error else None,
+            "last_error_at": at,
+            "last_error_resolved": bool(error) and at is not None and success is not None
+            and success > at}
+
+
+def _error_cell(error: dict[str, Any]) -> str:
+    if not error["last_error"]:
+        return ""
+    when = _when(error["last_error_at"])
+    mark = "resolved" if error["last_error_resolved"] else "unresolved"
+    text = textwrap.shorten(error["last_error"], width=ERROR_WIDTH, placeholder=" …")
+    return f"{when} ({mark}): {text}"
+
+
+def status(args: argparse.Namespace) -> int:
     settings = _settings()
     warehouse = _warehouse(settings)
     rows = []
     for row in warehouse.service_status():
+        service = row["service"]
         runs = row["success_count"] + row["failure_count"]
-        rate = f"{100 * row['success_count'] / runs:.0f}%" if runs else "-"
-        configured = (settings.linear_enabled if row["service"] == "linear"
-                      else settings.github_enabled)
+        configured = settings.linear_enabled if service == "linear" else settings.github_enabled
         rows.append({
-            "service": row["service"],
-            "configured": "yes" if configured else "no",
-            "enabled": "yes" if row["enabled"] else "no",
+            "service": service,
+            "configured": configured,
+            "enabled": bool(row["enabled"]),
             "interval_min": row["sync_interval_minutes"] or settings.sync_interval_minutes,
-            "last_sync": _when(row["last_sync_at"]),
-            "last_success": _when(row["last_success_at"]),
-            "items": row["total_items_synced"],
-            "success_rate": rate,
-            "quarantined": warehouse.quarantine_count(row["service"]),
+            "last_sync": row["last_sync_at"],
+            "last_success": row["last_success_at"],
+            "rows_now": warehouse.live_count(service),
+            "rows_written": row["total_items_synced"],
+            "success_rate": row["success_count"] / runs if runs else None,
+            "quarantined": warehouse.quarantine_count(service),
             "health": _health(row, settings.sync_interval_minutes),
-            "last_error": (redact(row["last_error"])[:80] if row["last_error"] else ""),
+            **_last_error(row),
         })
-    _print_frame(pd.DataFrame(rows))
+    if args.format == "json":
+        print(json.dumps(rows, default=_iso, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    table = [{
+        **{k: row[k] for k in ("service", "interval_min")},
+        "configured": "yes" if row["configured"] else "no",
+        "enabled": "yes" if row["enabled"] else "no",
+        "last_sync": _when(row["last_sync"]),
+        "last_success": _when(row["last_success"]),
+        "rows_now": row["rows_now"],
+        "rows_written": row["rows_written"],
+        "success_rate": "-" if row["success_rate"] is None else f"{row['success_rate']:.0%}",
+        "quarantined": row["quarantined"],
+        "health": row["health"],
+        "last_error": _error_cell(row),
+    } for row in rows]
+    columns = ["service", "configured", "enabled", "interval_min", "last_sync", "last_success",
+               "rows_now", "rows_written", "success_rate", "quarantined", "health",
+               "last_error"]
+    width = max((len(row["last_error"]) for row in table), default=0)
+    for row in table:  # pandas right-aligns text; a sentence reads from the left
+        row["last_error"] = row["last_error"].ljust(width)
+    frame = pd.DataFrame(table, columns=columns)
+    if frame.empty:
+        print("(no rows)")
+    else:
+        with pd.option_context("display.max_colwidth", None, "display.width", 250):
+            print(frame.to_string(index=False, justify="left"))
     return EXIT_OK
+
+
+def _iso(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 def _when(moment: datetime | None) -> str:

@@ -38,7 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--full", action="store_true",
                       help="re-read everything and mark what disappeared")
 
-    sub.add_parser("status", help="per-service sync status and health")
+    status = sub.add_parser("status", help="per-service sync status and health")
+    status.add_argument("--format", choices=["table", "json"], default="table",
+                        help="json: every field, and the last error in full")
 
     data = sub.add_parser("list-data", help="browse imported rows")
     data.add_argument("--source", choices=["linear", "github"])

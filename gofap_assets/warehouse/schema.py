@@ -60,6 +60,10 @@ imported_data = sa.Table(
     sa.UniqueConstraint("source", "data_type", "external_id", name="uq_imported_data_identity"),
     sa.Index("ix_imported_data_parent", "source", "data_type", "parent_key"),
     sa.Index("ix_imported_data_external_updated", "source", "data_type", "external_updated_at"),
+    # Live rows per source and type (`status`, `dagster/row_count`) counted from the index alone.
+    sa.Index("ix_imported_data_live", "source", "data_type",
+             sqlite_where=sa.text("deleted_at IS NULL"),
+             postgresql_where=sa.text("deleted_at IS NULL")),
 )
 
 sync_status = sa.Table(

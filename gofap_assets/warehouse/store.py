@@ -125,6 +125,8 @@ class Warehouse:
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"),
                              {"key": _SCHEMA_LOCK_KEY})
             metadata.create_all(conn)
+            for index in imported_data.indexes:  # a newer release's indexes on an older table
+                index.create(conn, checkfirst=True)
             create_views(conn)
             for service in SERVICES:
                 conn.execute(self._insert(sync_status).values(service=service, enabled=True)
@@ -319,10 +321,12 @@ class Warehouse:
         with self._reading() as conn:
             return [dict(r._mapping) for r in conn.execute(query.limit(limit))]
 
-    def live_count(self, source: str, data_type: str) -> int:
+    def live_count(self, source: str, data_type: str | None = None) -> int:
+        """Rows not marked deleted, of one type or (None) of every type of `source`."""
         t = imported_data.c
-        query = sa.select(sa.func.count()).where(t.source == source, t.data_type == data_type,
-                                                 t.deleted_at.is_(None))
+        query = sa.select(sa.func.count()).where(t.source == source, t.deleted_at.is_(None))
+        if data_type is not None:
+            query = query.where(t.data_type == data_type)
         with self._reading() as conn:
             return int(conn.execute(query).scalar_one())
 
