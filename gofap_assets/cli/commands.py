@@ -1,6 +1,7 @@
 """The body of each `gofap-import` command; parsing and exit codes live in `main`."""
 
 import argparse
+import errno
 import json
 import os
 import shutil
@@ -329,5 +330,17 @@ def demo(args: argparse.Namespace) -> int:
 def sandbox(args: argparse.Namespace) -> int:
     from gofap_assets.sandbox.serve import serve_forever
 
-    return serve_forever(port=args.port, scale=args.scale, seed=args.seed, faults=args.faults,
-                         latency_ms=args.latency_ms)
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port {args.port} is not a port number (0 to 65535; 0: any free "
+                         "port)")
+    if args.latency_ms < 0:
+        raise UsageError(f"--latency-ms {args.latency_ms:g} cannot be negative")
+    try:
+        return serve_forever(port=args.port, scale=args.scale, seed=args.seed,
+                             faults=args.faults, latency_ms=args.latency_ms)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise UsageError(f"port {args.port} on 127.0.0.1 is already in use; choose another "
+                             "with --port N, or --port 0 for any free port") from None
+        raise UsageError(f"cannot serve on 127.0.0.1:{args.port}: {exc.strerror or exc}; "
+                         "choose another with --port N, or --port 0 for any free port") from None

@@ -7,6 +7,7 @@ error (a bad variable, a warehouse that cannot be reached or written), nothing w
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from gofap_assets.cli import commands
 from gofap_assets.config import ConfigError
@@ -21,8 +22,51 @@ EXIT_CODES = """exit codes:
      cannot be reached or written; nothing was done"""
 
 
+class _SandboxChoices(Sequence[str]):
+    """Names the sandbox defines, read when first needed: importing the sandbox costs half a
+    second that commands other than `sandbox` and `demo` should not pay."""
+
+    def __init__(self, load: Callable[[], Sequence[str]]) -> None:
+        self._load = load
+        self._names: Sequence[str] | None = None
+
+    def _all(self) -> Sequence[str]:
+        if self._names is None:
+            self._names = self._load()
+        return self._names
+
+    def __getitem__(self, index: int) -> str:  # type: ignore[override]
+        return self._all()[index]
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+
+def _fault_profiles() -> list[str]:
+    from gofap_assets.sandbox.faults import PRESETS
+
+    return list(PRESETS)
+
+
+def _scales() -> list[str]:
+    from gofap_assets.sandbox.github.world import SCALES
+
+    return list(SCALES)
+
+
+FAULT_PROFILES = _SandboxChoices(_fault_profiles)
+SANDBOX_SCALES = _SandboxChoices(_scales)
+
+
+class _Parser(argparse.ArgumentParser):
+    """A usage error is one line (what is wrong, where help is), not the usage text again."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="gofap-import",
         description="Import Linear and GitHub work data into the GOFAP warehouse.",
         epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -67,16 +111,22 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("start-scheduler", help="run the Dagster daemon (schedules and sensors)")
 
     demo = sub.add_parser("demo", help="sync the built-in sandbox APIs into a local warehouse")
-    demo.add_argument("--scale", choices=["small", "medium", "large"], default="small")
+    demo.add_argument("--scale", choices=SANDBOX_SCALES, default="small", metavar="SCALE",
+                      help="size of the generated data: %(choices)s (default: %(default)s)")
     demo.add_argument("--seed", type=int, default=1)
     demo.add_argument("--database-url", help="default: sqlite:///gofap_demo.db")
 
     sandbox = sub.add_parser("sandbox", help="serve the sandbox GitHub and Linear APIs")
-    sandbox.add_argument("--port", type=int, default=8765)
-    sandbox.add_argument("--scale", choices=["small", "medium", "large"], default="small")
+    sandbox.add_argument("--port", type=int, default=8765,
+                         help="loopback port (default: %(default)s; 0: any free port)")
+    sandbox.add_argument("--scale", choices=SANDBOX_SCALES, default="small", metavar="SCALE",
+                         help="size of the generated data: %(choices)s (default: %(default)s)")
     sandbox.add_argument("--seed", type=int, default=1)
-    sandbox.add_argument("--faults", default="none", help="fault profile name")
-    sandbox.add_argument("--latency-ms", type=float, default=0.0)
+    sandbox.add_argument("--faults", choices=FAULT_PROFILES, default="none", metavar="PROFILE",
+                         help="faults injected into the answers: %(choices)s "
+                         "(default: %(default)s)")
+    sandbox.add_argument("--latency-ms", type=float, default=0.0,
+                         help="added to every answer (default: %(default)s)")
     return parser
 
 
