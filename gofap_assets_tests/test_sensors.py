@@ -12,7 +12,7 @@ from gofap_assets.sensors import (
     linear_partition_discovery_sensor,
     sync_failure_sensor,
 )
-from gofap_assets.sync_runner import RANGE_END, RANGE_START
+from gofap_assets.sync_runner import RANGE_END, RANGE_START, TRIGGER_TAG
 from gofap_assets.warehouse import Warehouse
 from gofap_assets.warehouse.resource import WarehouseResource
 from gofap_assets_tests.orchestration import (
@@ -46,7 +46,7 @@ def test_new_partitions_get_one_first_sync_each(
     assert isinstance(result, dg.SensorResult)
     (request,) = result.run_requests or []
     assert (request.tags[RANGE_START], request.tags[RANGE_END]) == ("acme/b", "acme/c")
-    assert request.tags[SERVICE_TAG] == "github"
+    assert request.tags[SERVICE_TAG] == "github" and request.tags[TRIGGER_TAG] == "sensor"
     assert {k.to_user_string() for k in request.asset_selection or ()} == {
         "github_issues", "github_pull_requests", "github_commits"}
 

@@ -15,6 +15,7 @@ import dagster as dg
 
 from gofap_assets.http import ApiError, RequestStats
 from gofap_assets.ingest import PartitionOutcome
+from gofap_assets.lib.scheduling import service_state
 from gofap_assets.logs import get_logger, redact
 from gofap_assets.warehouse import Warehouse, WarehouseError, WriteCounts
 from gofap_assets.warehouse.catalog import reference
@@ -108,7 +109,9 @@ def run_listing(
     _progress(context, f"{outcome.data_type}: {_summary(outcome)}")
     return dg.MaterializeResult(metadata={
         **_result_metadata(warehouse, service, outcome.data_type, outcome.counts),
-        **request_metadata(stats, before), **extra()})
+        **request_metadata(stats, before), **extra(),
+        # The service's switch, interval, last sync and success rate, where operators look.
+        **service_state(warehouse, service).metadata()})
 
 
 def run_partitions(
