@@ -16,10 +16,12 @@ from gofap_assets.warehouse.catalog import known_types
 
 EXIT_USAGE = 2
 EXIT_CODES = """exit codes:
-  0  success
-  1  a sync ran but some part of it failed (named in the output and in `status`)
-  2  usage, configuration or environment error: a bad option or variable, a warehouse that
-     cannot be reached or written; nothing was done"""
+  0    success
+  1    a sync ran but some part of it failed (named in the output and in `status`), or
+       test-connections could not authenticate to a configured service
+  2    usage, configuration or environment error: a bad option or variable, a warehouse that
+       cannot be reached or written; nothing was done
+  130  interrupted (Ctrl+C)"""
 
 
 class _SandboxChoices(Sequence[str]):
@@ -157,7 +159,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except WarehouseError as exc:
-        print(f"warehouse error: {exc}", file=sys.stderr)
+        # One line: drivers add hints on lines of their own ("Is the server running...").
+        print(f"warehouse error: {' '.join(str(exc).split())}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -107,3 +107,12 @@ def test_dagster_warnings_stay_out_of_sync_output_unless_debugging(tmp_path: Pat
     assert "github: done" in quiet.stdout
     assert debug.returncode == 0
     assert "BetaWarning" in debug.stderr, "LOG_LEVEL=DEBUG still shows Dagster's warnings"
+
+
+def test_an_unreachable_postgresql_warehouse_is_one_line_without_its_password() -> None:
+    result = run_cli(["status"], {"DATABASE_URL": "postgresql://gofap:pw-s3cret@127.0.0.1:9/x"})
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("warehouse error: warehouse unreachable (postgresql+psycopg2://"
+                           "gofap:***@127.0.0.1:9/x)")
+    assert "pw-s3cret" not in result.stderr
