@@ -36,9 +36,10 @@ def discovery_tick(context: dg.SensorEvaluationContext, service: str,
     The cursor holds the keys already requested that have not been tried yet, so it stays as
     small as the work in flight rather than growing with every repository ever seen.
     """
-    reason = service_state(warehouse, service).inactive_reason()
+    state = service_state(warehouse, service)
+    reason = state.inactive_reason()
     if reason is not None:
-        return dg.SkipReason(reason)
+        return dg.SkipReason(f"{reason}. {state.settings_summary()}")
     plan = PLANS[service]
     keys = context.instance.get_dynamic_partitions(plan.partitions)
     fresh = never_synced(warehouse, service, keys)

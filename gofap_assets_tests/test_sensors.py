@@ -82,6 +82,8 @@ def test_discovery_skips_unconfigured_or_disabled_services(
     store.set_service("github", enabled=False)
     skipped = discover(github_partition_discovery_sensor, instance, settings)
     assert isinstance(skipped, dg.SkipReason) and "disabled" in (skipped.skip_message or "")
+    assert "github: disabled, every 60 min (from SYNC_INTERVAL_MINUTES), never synced" in (
+        skipped.skip_message or ""), "the skip shows the service's settings"
 
 
 def record_failure(instance: dg.DagsterInstance, settings: Settings,
