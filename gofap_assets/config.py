@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-import annotated_types
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -206,9 +205,9 @@ def _number_rule(field: str) -> str:
     info = Settings.model_fields[field]
     whole = info.annotation is int
     bounds: dict[str, float] = {}
-    for item in info.metadata:
+    for item in info.metadata:  # pydantic's Ge/Gt/Le/Lt constraints, one bound each
         for name in ("ge", "gt", "le", "lt"):
-            if isinstance(item, getattr(annotated_types, name.capitalize())):
+            if isinstance(getattr(item, name, None), int | float):
                 bounds[name] = getattr(item, name)
 
     def shown(value: float) -> str:
