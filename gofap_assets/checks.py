@@ -13,7 +13,12 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 import sqlalchemy as sa
 
-from gofap_assets.lib.scheduling import CREDENTIALS, ServiceState, service_state
+from gofap_assets.lib.scheduling import (
+    CREDENTIALS,
+    SUCCESS_RATE_WINDOW,
+    ServiceState,
+    service_state,
+)
 from gofap_assets.logs import redact
 from gofap_assets.warehouse import Warehouse
 from gofap_assets.warehouse.resource import WarehouseResource
@@ -29,7 +34,6 @@ SYNC_SUCCESS_RATE = "sync_success_rate"
 CONNECTION_HEALTHY = "connection_healthy"
 
 SUCCESS_RATE_THRESHOLD = 0.8
-SUCCESS_RATE_WINDOW = 20
 FRESHNESS_INTERVALS = 2
 """Stale after this many intervals without a materialization: one missed sync is tolerated."""
 SAMPLE = 10

@@ -1,13 +1,22 @@
 """Typed settings read from the environment variables of SPEC.md, validated once at the boundary."""
 
 import os
+import re
 from collections.abc import Mapping
 from ipaddress import ip_address
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -34,7 +43,14 @@ SECRET_FIELDS = frozenset({"linear_api_key", "github_token"})
 
 
 class ConfigError(ValueError):
-    """A setting is missing or malformed; the message names the variable and what is wrong."""
+    """A setting is missing or malformed; the message names the variable and what is wrong.
+
+    `problems` holds one plain sentence per bad variable (several can be wrong at once).
+    """
+
+    def __init__(self, *problems: str) -> None:
+        super().__init__("; ".join(problems))
+        self.problems: tuple[str, ...] = problems
 
 
 def is_loopback_url(url: str) -> bool:
@@ -94,11 +110,11 @@ class Settings(BaseModel):
         try:
             url = make_url(value)
         except ArgumentError:
-            raise ValueError("not a SQLAlchemy URL (e.g. sqlite:///gofap.db or "
+            raise ValueError("is not a SQLAlchemy URL (e.g. sqlite:///gofap.db or "
                              "postgresql://user@host/db)") from None
         if url.get_backend_name() not in {"sqlite", "postgresql"}:
-            raise ValueError(f"unsupported database {url.get_backend_name()!r}: "
-                             "use sqlite or postgresql")
+            raise ValueError(f"names an unsupported database {url.get_backend_name()!r} "
+                             "(use sqlite or postgresql)")
         return value
 
     @field_validator("linear_api_url", "github_api_url")
@@ -106,7 +122,7 @@ class Settings(BaseModel):
     def _api_url(cls, value: str) -> str:
         parts = urlsplit(value)
         if parts.scheme not in {"http", "https"} or not parts.hostname:
-            raise ValueError("must be an absolute http(s) URL")
+            raise ValueError("is not an absolute http(s) URL (e.g. https://api.github.com)")
         return value.rstrip("/")
 
     @field_validator("github_org", "linear_workspace_id", "linear_api_key", "github_token",
@@ -115,16 +131,18 @@ class Settings(BaseModel):
     def _blank_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
 
-    def model_post_init(self, _context: Any) -> None:
+    @model_validator(mode="after")
+    def _no_credentials_in_clear(self) -> "Settings":
         if self.allow_insecure_http:
-            return
+            return self
         for field in ("linear_api_url", "github_api_url"):
             url = getattr(self, field)
             if url.startswith("http://") and not is_loopback_url(url):
-                raise ConfigError(
-                    f"{ENV_VARS[field]}={url} sends credentials over plain http to a non-loopback "
-                    "host; use https, or set GOFAP_ALLOW_INSECURE_HTTP=1 if you really mean it"
-                )
+                raise ValueError(
+                    f"{ENV_VARS[field]}={url} would send credentials over plain http to a "
+                    "non-loopback host: use https, or set GOFAP_ALLOW_INSECURE_HTTP=1 if you "
+                    "really mean it")
+        return self
 
     @property
     def github_enabled(self) -> bool:
@@ -142,20 +160,64 @@ class Settings(BaseModel):
         try:
             return cls(**values)
         except ValidationError as exc:
-            problems = []
-            for error in exc.errors():
-                field = str(error["loc"][0]) if error["loc"] else ""
-                var = ENV_VARS.get(field, field)
-                shown = values.get(field)
-                if field in SECRET_FIELDS:
-                    shown = "***"
-                elif field == "database_url" and shown is not None:
-                    shown = mask_database_url(shown)
-                problems.append(f"{var}={shown!r}: {error['msg']}")
-            raise ConfigError("invalid configuration: " + "; ".join(problems)) from None
+            raise ConfigError(*(_problem(error, values) for error in exc.errors())) from None
 
     @staticmethod
     def sources(environ: Mapping[str, str] | None = None) -> dict[str, str]:
         """Where each setting came from: the variable's name, or 'default'."""
         env = os.environ if environ is None else environ
         return {f: (v if env.get(v, "") != "" else "default") for f, v in ENV_VARS.items()}
+
+
+_VERBS = ("is ", "must ", "names ", "has ", "needs ", "cannot ", "would ", "should ")
+_BOOLEAN = "must be true or false (1/0, yes/no, on/off)"
+
+
+def _problem(error: Any, values: Mapping[str, str]) -> str:
+    """One plain sentence naming the variable, in place of pydantic's wording."""
+    field = str(error["loc"][0]) if error["loc"] else ""
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    message = str(ctx["error"]) if kind == "value_error" and "error" in ctx else error["msg"]
+    if not field:
+        return message  # a rule across variables: its message names them
+    var = ENV_VARS.get(field, field)
+    raw = values.get(field)
+    if field in SECRET_FIELDS or raw is None:
+        subject = var
+    elif field == "database_url":
+        masked = mask_database_url(raw)
+        subject = var if masked == "<unparseable URL>" else f"{var}={masked!r}"
+    else:
+        subject = f"{var}={raw!r}"
+    if kind == "literal_error":
+        choices = ", ".join(re.findall(r"'([^']*)'", ctx.get("expected", "")))
+        message = f"must be one of {choices}"
+    elif kind.startswith("bool_"):
+        message = _BOOLEAN
+    elif kind.startswith(("int_", "float_", "greater_", "less_")):
+        message = f"must be {_number_rule(field)}"
+    return f"{subject} {message}" if message.startswith(_VERBS) else f"{subject}: {message}"
+
+
+def _number_rule(field: str) -> str:
+    """'a whole number from 1 to 10080', from the field's type and bounds."""
+    info = Settings.model_fields[field]
+    whole = info.annotation is int
+    bounds: dict[str, float] = {}
+    for item in info.metadata:  # pydantic's Ge/Gt/Le/Lt constraints, one bound each
+        for name in ("ge", "gt", "le", "lt"):
+            if isinstance(getattr(item, name, None), int | float):
+                bounds[name] = getattr(item, name)
+
+    def shown(value: float) -> str:
+        return f"{value:g}"
+
+    noun = "a whole number" if whole else "a number"
+    low = (f"of {shown(bounds['ge'])} or more" if "ge" in bounds else
+           f"above {shown(bounds['gt'])}" if "gt" in bounds else "")
+    high = (f"at most {shown(bounds['le'])}" if "le" in bounds else
+            f"below {shown(bounds['lt'])}" if "lt" in bounds else "")
+    if "ge" in bounds and "le" in bounds:
+        return f"{noun} from {shown(bounds['ge'])} to {shown(bounds['le'])}"
+    return " ".join(part for part in (noun, " and ".join(p for p in (low, high) if p)) if part)

@@ -17,6 +17,9 @@ import yaml
 from gofap_assets.config import ConfigError
 
 DEFAULT_HOME = Path(".dagster_home")
+CODE_LOCATION = "gofap_assets.definitions"
+"""The module, and so the code-location name `dagster dev -m` gives it; workspace.yaml and
+`[tool.dagster]` use the same name, so schedule state (kept per location) survives switching."""
 MARKER = "# Written by gofap-import"
 HEADER = (f"{MARKER} from the DAGSTER_PG_* variables; it rewrites this file on each start.\n"
           "# Delete this first line to keep your own edits.\n")
@@ -51,7 +54,7 @@ def _postgres_storage(environ: Mapping[str, str]) -> dict[str, Any]:
                           "DAGSTER_PG_PASSWORD and DAGSTER_PG_PORT are optional)")
     port = environ.get(PG_VARS["port"])
     if port and not port.isdigit():
-        raise ConfigError(f"DAGSTER_PG_PORT={port!r}: not a port number")
+        raise ConfigError(f"DAGSTER_PG_PORT={port!r} is not a port number")
     db = {field: {"env": var} for field, var in PG_VARS.items() if environ.get(var)}
     return {"postgres": {"postgres_db": db}}
 

@@ -3,7 +3,19 @@
 import logging
 import re
 import threading
+import warnings
 from pathlib import Path
+
+# Dagster's warning classes (dg.BetaWarning and its siblings) are defined here; importing them
+# from `dagster` itself would cost its 0.8 s start-up in commands that never run Dagster.
+from dagster_shared.utils.warnings import (
+    BetaWarning,
+    ConfigArgumentWarning,
+    PreviewWarning,
+    SupersessionWarning,
+)
+
+from gofap_assets.config import ConfigError
 
 LOGGER_NAME = "gofap"
 _MASK = "***"
@@ -60,8 +72,12 @@ def configure_logging(level: str = "INFO", log_file: Path | None = None) -> logg
     formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     wanted: list[logging.Handler] = [logging.StreamHandler()]
     if log_file is not None:
-        log_file.parent.mkdir(parents=True, exist_ok=True)
-        wanted.append(logging.FileHandler(log_file, encoding="utf-8"))
+        try:
+            log_file.parent.mkdir(parents=True, exist_ok=True)
+            wanted.append(logging.FileHandler(log_file, encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"LOG_FILE={str(log_file)!r} cannot be written "
+                              f"({exc.strerror or exc})") from None
     for handler in list(logger.handlers):
         logger.removeHandler(handler)
         handler.close()
@@ -70,3 +86,15 @@ def configure_logging(level: str = "INFO", log_file: Path | None = None) -> logg
         handler.addFilter(RedactingFilter())
         logger.addHandler(handler)
     return logger
+
+
+DAGSTER_WARNINGS = (BetaWarning, PreviewWarning, SupersessionWarning, ConfigArgumentWarning)
+
+
+def quiet_dagster_warnings(log_level: str | None) -> None:
+    """Keep Dagster's notices about its own APIs (the beta `backfill_policy` we chose on purpose)
+    out of what operators read; LOG_LEVEL=DEBUG shows them as Python prints them."""
+    if (log_level or "").strip().upper() == "DEBUG":
+        return
+    for category in DAGSTER_WARNINGS:
+        warnings.filterwarnings("ignore", category=category)

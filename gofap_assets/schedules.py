@@ -20,7 +20,7 @@ from gofap_assets.lib.scheduling import (
     service_state,
     utcnow,
 )
-from gofap_assets.sync_runner import PLANS
+from gofap_assets.sync_runner import PLANS, TRIGGER_TAG, sync_job_name
 from gofap_assets.warehouse import Warehouse
 from gofap_assets.warehouse.resource import WarehouseResource
 
@@ -31,7 +31,7 @@ HEALTH_CHECKS_CRON = "*/30 * * * *"
 
 SYNC_JOBS = {
     service: dg.define_asset_job(
-        name=f"{service}_sync_job",
+        name=sync_job_name(service),
         selection=dg.AssetSelection.assets(*plan.listing_assets, *plan.every_partitioned),
         description=f"Sync {service}: the listing assets, then the per-partition assets.",
         tags={SERVICE_TAG: service},
@@ -65,7 +65,7 @@ def sync_tick(context: dg.ScheduleEvaluationContext, service: str,
                              "running; the next tick tries again")
     plan = PLANS[service]
     stamp = now.strftime("%Y%m%dT%H%M%SZ")
-    tags = {SERVICE_TAG: service}
+    tags = {SERVICE_TAG: service, TRIGGER_TAG: "schedule"}
     requests = [dg.RunRequest(run_key=f"{service}-{stamp}-listing",
                               asset_selection=listing_keys(plan), tags=tags)]
     keys = context.instance.get_dynamic_partitions(plan.partitions)

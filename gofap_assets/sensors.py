@@ -22,7 +22,7 @@ from gofap_assets.lib.scheduling import (
 )
 from gofap_assets.logs import redact
 from gofap_assets.schedules import SYNC_JOBS
-from gofap_assets.sync_runner import PLANS
+from gofap_assets.sync_runner import PLANS, TRIGGER_TAG
 from gofap_assets.warehouse import Warehouse
 from gofap_assets.warehouse.resource import WarehouseResource
 
@@ -36,9 +36,10 @@ def discovery_tick(context: dg.SensorEvaluationContext, service: str,
     The cursor holds the keys already requested that have not been tried yet, so it stays as
     small as the work in flight rather than growing with every repository ever seen.
     """
-    reason = service_state(warehouse, service).inactive_reason()
+    state = service_state(warehouse, service)
+    reason = state.inactive_reason()
     if reason is not None:
-        return dg.SkipReason(reason)
+        return dg.SkipReason(f"{reason}. {state.settings_summary()}")
     plan = PLANS[service]
     keys = context.instance.get_dynamic_partitions(plan.partitions)
     fresh = never_synced(warehouse, service, keys)
@@ -51,7 +52,8 @@ def discovery_tick(context: dg.SensorEvaluationContext, service: str,
     requests = [
         dg.RunRequest(run_key=f"{service}-first-sync-{first}-{last}",
                       asset_selection=partitioned_keys(plan),
-                      tags={SERVICE_TAG: service, **range_tags(first, last)})
+                      tags={SERVICE_TAG: service, TRIGGER_TAG: "sensor",
+                            **range_tags(first, last)})
         for first, last in partition_ranges(keys, wanted)]
     context.log.info(f"{service}: first sync of {len(wanted)} new partitions in "
                      f"{len(requests)} runs")

@@ -2,7 +2,9 @@
 
 A sync is one run for the service's unpartitioned listing assets (which refresh the dynamic
 partitions) and one single-run backfill over every partition for the partitioned assets: a whole
-organization costs two in-process runs, not a process spawn per repository.
+organization costs two in-process runs, not a process spawn per repository. Both are runs of the
+service's named job (`github_sync_job`, `linear_sync_job`), tagged with what started them, so
+the UI shows which service ran and why, as it does for the schedules' runs.
 """
 
 import fcntl
@@ -18,6 +20,12 @@ import dagster as dg
 SERVICES = ("linear", "github")
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
+TRIGGER_TAG = "gofap/trigger"
+"""Tag on every sync run saying what started it: `cli`, `schedule` or `sensor`."""
+
+
+def sync_job_name(service: str) -> str:
+    return f"{service}_sync_job"
 
 
 @dataclass(frozen=True)
@@ -96,6 +104,14 @@ def open_instance() -> dg.DagsterInstance:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+def _run(job: dg.JobDefinition, assets: Sequence[str], *, full: bool, log_level: str,
+         instance: dg.DagsterInstance, tags: dict[str, str]) -> dg.ExecuteInProcessResult:
+    """One in-process run of the service's job over `assets` (their checks come along)."""
+    return job.execute_in_process(
+        instance=instance, asset_selection=[dg.AssetKey(name) for name in assets],
+        run_config=_run_config(assets, full, log_level), tags=tags, raise_on_error=False)
+
+
 def _run_config(assets: Sequence[str], full: bool, log_level: str) -> dict[str, object]:
     return {
         "ops": {name: {"config": {"full": full}} for name in assets},
@@ -143,7 +159,8 @@ def _root_cause(error: Any) -> str:
 
 
 def sync_service(defs: dg.Definitions, service: str, *, full: bool = False,
-                 instance: dg.DagsterInstance, log_level: str = "WARNING") -> ServiceSync:
+                 instance: dg.DagsterInstance, log_level: str = "WARNING",
+                 trigger: str = "cli") -> ServiceSync:
     plan = PLANS[service]
     report = ServiceSync(service)
     started = time.monotonic()
@@ -151,11 +168,10 @@ def sync_service(defs: dg.Definitions, service: str, *, full: bool = False,
     if resource is None or not getattr(resource, "configured", False):
         report.skipped = f"{service} is not configured (credential unset)"
         return report
-    assets = [*(defs.assets or []), *(defs.asset_checks or [])]
-    resources = dict(defs.resources or {})
-    listing = dg.materialize(assets, selection=list(plan.listing_assets), resources=resources,
-                             instance=instance, raise_on_error=False,
-                             run_config=_run_config(plan.listing_assets, full, log_level))
+    job = defs.resolve_job_def(sync_job_name(service))
+    tags = {TRIGGER_TAG: trigger}
+    listing = _run(job, plan.listing_assets, full=full, log_level=log_level, instance=instance,
+                   tags=tags)
     report.runs += _summaries(listing, plan.listing_assets)
     _record_checks(report, listing)
     if not report.runs[0].ok:
@@ -163,14 +179,12 @@ def sync_service(defs: dg.Definitions, service: str, *, full: bool = False,
         return report  # without a fresh listing, every partition would fail the same way
     keys = instance.get_dynamic_partitions(plan.partitions)
     if keys:
-        tags = {RANGE_START: keys[0], RANGE_END: keys[-1]}
         for selection in (plan.partitioned_assets, plan.later_assets):
             if not selection:
                 continue
-            partitioned = dg.materialize(
-                assets, selection=list(selection), resources=resources,
-                instance=instance, raise_on_error=False, tags=tags,
-                run_config=_run_config(selection, full, log_level))
+            partitioned = _run(job, selection, full=full, log_level=log_level,
+                               instance=instance,
+                               tags={**tags, RANGE_START: keys[0], RANGE_END: keys[-1]})
             report.runs += _summaries(partitioned, selection)
             _record_checks(report, partitioned)
     report.seconds = time.monotonic() - started

@@ -29,7 +29,7 @@ def test_values_are_parsed_and_normalised() -> None:
 
 
 @pytest.mark.parametrize(("env", "named"), [
-    ({"MAX_RETRIES": "abc"}, "MAX_RETRIES='abc'"),
+    ({"MAX_RETRIES": "abc"}, "MAX_RETRIES='abc' must be a whole number"),
     ({"TIMEOUT_SECONDS": "-1"}, "TIMEOUT_SECONDS"),
     ({"SYNC_INTERVAL_MINUTES": "0"}, "SYNC_INTERVAL_MINUTES"),
     ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
@@ -38,9 +38,10 @@ def test_values_are_parsed_and_normalised() -> None:
     ({"GITHUB_API_URL": "api.github.com"}, "GITHUB_API_URL"),
 ])
 def test_bad_values_name_the_variable(env: dict[str, str], named: str) -> None:
-    with pytest.raises(ConfigError, match="invalid configuration") as info:
+    with pytest.raises(ConfigError) as info:
         Settings.from_env(env)
-    assert named in str(info.value)
+    (problem,) = info.value.problems
+    assert named in problem and "Value error" not in problem and "Input should" not in problem
 
 
 def test_a_bad_database_url_error_never_shows_its_password() -> None:
@@ -51,7 +52,7 @@ def test_a_bad_database_url_error_never_shows_its_password() -> None:
 
 
 def test_plain_http_to_a_remote_host_is_refused_unless_allowed() -> None:
-    with pytest.raises(ConfigError, match=r"GITHUB_API_URL.*plain http"):
+    with pytest.raises(ConfigError, match=r"^GITHUB_API_URL=\S+ would send credentials over plain"):
         Settings.from_env({"GITHUB_API_URL": "http://github.example.com"})
     assert Settings.from_env({"GITHUB_API_URL": "http://127.0.0.1:8765/github"})
     assert Settings.from_env({"GITHUB_API_URL": "http://github.example.com",

@@ -4,8 +4,13 @@ A rename of an asset, check, job, schedule or sensor breaks `--select`, run hist
 automation: change the snapshot below only on purpose.
 """
 
-import dagster as dg
+import tomllib
+from pathlib import Path
 
+import dagster as dg
+import yaml
+
+from gofap_assets.dagster_home import CODE_LOCATION
 from gofap_assets.definitions import defs
 
 ASSETS = {
@@ -120,3 +125,15 @@ def test_every_asset_has_a_pool_per_api() -> None:
     graph = defs.resolve_asset_graph()
     for name, (group, _partitions) in ASSETS.items():
         assert graph.get(dg.AssetKey(name)).pools == {group}, name
+
+
+def test_one_code_location_name_everywhere() -> None:
+    """`dagster dev -m` names the location after the module; the files must agree, or schedule
+    state is dropped when switching between them."""
+    root = Path(__file__).resolve().parents[1]
+    workspace = yaml.safe_load((root / "workspace.yaml").read_text(encoding="utf-8"))
+    (entry,) = workspace["load_from"]
+    assert entry["python_module"] == {"module_name": CODE_LOCATION,
+                                      "location_name": CODE_LOCATION}
+    tool = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["tool"]
+    assert tool["dagster"] == {"module_name": CODE_LOCATION, "code_location_name": CODE_LOCATION}

@@ -1,5 +1,6 @@
 """The sync schedules: decided from `sync_status` at each tick, partitions batched as ranges."""
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
@@ -9,7 +10,7 @@ import respx
 from gofap_assets.config import Settings
 from gofap_assets.lib.scheduling import SERVICE_TAG, partition_ranges
 from gofap_assets.schedules import github_sync_schedule, linear_sync_schedule, sync_tick
-from gofap_assets.sync_runner import RANGE_END, RANGE_START
+from gofap_assets.sync_runner import RANGE_END, RANGE_START, TRIGGER_TAG
 from gofap_assets.warehouse import Warehouse
 from gofap_assets.warehouse.resource import WarehouseResource
 from gofap_assets_tests.orchestration import (
@@ -61,6 +62,7 @@ def test_a_due_tick_requests_the_listing_and_partition_ranges_of_at_most_100(
     listing, *ranges = requests
     assert listing.asset_selection == [dg.AssetKey("github_repositories")]
     assert RANGE_START not in listing.tags and listing.tags[SERVICE_TAG] == "github"
+    assert all(r.tags[TRIGGER_TAG] == "schedule" for r in requests)
     assert [(r.tags[RANGE_START], r.tags[RANGE_END]) for r in ranges] == [
         (keys[0], keys[99]), (keys[100], keys[199]), (keys[200], keys[249])]
     assert all(r.asset_selection == PARTITIONED for r in ranges)
@@ -98,12 +100,36 @@ def test_the_default_interval_follows_the_environment(
     assert isinstance(tick(github_sync_schedule, instance, settings, later), list)
 
 
+@pytest.mark.parametrize("trigger", ["schedule", "sensor"])
 def test_a_tick_waits_while_an_earlier_sync_is_still_running(
-        instance: dg.DagsterInstance, settings: Settings, store: Warehouse) -> None:
+        instance: dg.DagsterInstance, settings: Settings, store: Warehouse, trigger: str) -> None:
     job = definitions(settings).resolve_job_def("github_sync_job")
-    instance.create_run_for_job(job, tags={SERVICE_TAG: "github"},
+    instance.create_run_for_job(job, tags={SERVICE_TAG: "github", TRIGGER_TAG: trigger},
                                 status=dg.DagsterRunStatus.STARTED)
     assert "still queued or running" in skip_text(tick(github_sync_schedule, instance, settings))
+
+
+def test_a_cli_run_left_started_by_a_killed_process_does_not_block_the_schedule(
+        instance: dg.DagsterInstance, settings: Settings, store: Warehouse) -> None:
+    job = definitions(settings).resolve_job_def("github_sync_job")
+    instance.create_run_for_job(job, tags={SERVICE_TAG: "github", TRIGGER_TAG: "cli"},
+                                status=dg.DagsterRunStatus.STARTED)
+    assert isinstance(tick(github_sync_schedule, instance, settings), list)
+
+
+def test_skip_reasons_show_the_services_settings_and_success_rate(
+        instance: dg.DagsterInstance, settings: Settings, store: Warehouse) -> None:
+    for error in (None, None, None, "GitHub 502"):
+        store.record_service_run("github", items=1, error=error)
+    store.set_service("github", interval_minutes=45)
+    text = skip_text(tick(github_sync_schedule, instance, settings,
+                          datetime.now(UTC) + timedelta(minutes=10)))
+    assert "next sync due in" in text
+    assert re.search(r"github: enabled, every 45 min \(from set-interval\), last sync "
+                     r"\d{4}-\d\d-\d\d \d\d:\d\dZ, 75% of the last 4 syncs succeeded", text), text
+    store.set_service("github", enabled=False)
+    text = skip_text(tick(github_sync_schedule, instance, settings))
+    assert "syncs are disabled" in text and "github: disabled, every 45 min" in text
 
 
 def test_partition_ranges_only_span_wanted_keys_in_partition_order() -> None:

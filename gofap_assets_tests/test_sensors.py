@@ -12,7 +12,7 @@ from gofap_assets.sensors import (
     linear_partition_discovery_sensor,
     sync_failure_sensor,
 )
-from gofap_assets.sync_runner import RANGE_END, RANGE_START
+from gofap_assets.sync_runner import RANGE_END, RANGE_START, TRIGGER_TAG
 from gofap_assets.warehouse import Warehouse
 from gofap_assets.warehouse.resource import WarehouseResource
 from gofap_assets_tests.orchestration import (
@@ -46,7 +46,7 @@ def test_new_partitions_get_one_first_sync_each(
     assert isinstance(result, dg.SensorResult)
     (request,) = result.run_requests or []
     assert (request.tags[RANGE_START], request.tags[RANGE_END]) == ("acme/b", "acme/c")
-    assert request.tags[SERVICE_TAG] == "github"
+    assert request.tags[SERVICE_TAG] == "github" and request.tags[TRIGGER_TAG] == "sensor"
     assert {k.to_user_string() for k in request.asset_selection or ()} == {
         "github_issues", "github_pull_requests", "github_commits", "github_labels",
         "github_milestones", "github_releases", "github_issue_comments",
@@ -84,6 +84,8 @@ def test_discovery_skips_unconfigured_or_disabled_services(
     store.set_service("github", enabled=False)
     skipped = discover(github_partition_discovery_sensor, instance, settings)
     assert isinstance(skipped, dg.SkipReason) and "disabled" in (skipped.skip_message or "")
+    assert "github: disabled, every 60 min (from SYNC_INTERVAL_MINUTES), never synced" in (
+        skipped.skip_message or ""), "the skip shows the service's settings"
 
 
 def record_failure(instance: dg.DagsterInstance, settings: Settings,

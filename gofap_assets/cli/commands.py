@@ -1,11 +1,14 @@
 """The body of each `gofap-import` command; parsing and exit codes live in `main`."""
 
 import argparse
+import errno
+import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import textwrap
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,6 +16,8 @@ from typing import Any
 from gofap_assets.config import ENV_VARS, SECRET_FIELDS, Settings, mask_database_url
 from gofap_assets.logs import configure_logging, redact
 from gofap_assets.warehouse import Warehouse
+from gofap_assets.warehouse.catalog import UnknownType, reference, resolve_type
+from gofap_assets.warehouse.schema import sync_status
 
 EXIT_OK, EXIT_PARTIAL = 0, 1
 
@@ -34,13 +39,21 @@ def _warehouse(settings: Settings) -> Warehouse:
     return warehouse
 
 
+def _check_writable(warehouse: Warehouse) -> None:
+    """Refuse to start a sync the warehouse cannot take (read-only, locked): WarehouseError."""
+    with warehouse.transaction() as conn:
+        conn.execute(warehouse.insert(sync_status).values(service="github", enabled=True)
+                     .on_conflict_do_nothing(index_elements=["service"]))
+
+
 def _print_frame(rows: list[Any], fmt: str = "table", columns: list[str] | None = None) -> None:
     import pandas as pd  # here, not at the top: `sync` never needs it (about 0.4 s)
 
     frame = pd.DataFrame(rows, columns=columns)
     if fmt == "json":
-        print(frame.to_json(orient="records", date_format="iso", force_ascii=False, indent=2)
-              if not frame.empty else "[]")
+        # Through json again: pandas escapes every "/" ("acme\\/api#12").
+        records = json.loads(frame.to_json(orient="records", date_format="iso"))
+        print(json.dumps(records, ensure_ascii=False, indent=2))
     elif fmt == "csv":
         frame.to_csv(sys.stdout, index=False)
     elif frame.empty:
@@ -93,6 +106,7 @@ def sync(args: argparse.Namespace) -> int:
     settings = _settings()
     defs = build_definitions(settings)
     warehouse = _warehouse(settings)
+    _check_writable(warehouse)
     enabled = {row["service"]: row["enabled"] for row in warehouse.service_status()}
     services = [args.service] if args.service else list(SERVICES)
     instance = open_instance()
@@ -149,40 +163,107 @@ def _health(row: dict[str, Any], default_interval: int) -> str:
     return "healthy"
 
 
-def status(_args: argparse.Namespace) -> int:
+ERROR_WIDTH = 72
+"""Characters of the last error the status table shows; `--format json` has all of it."""
+
+
+def _last_error(row: dict[str, Any]) -> dict[str, Any]:
+    """The last error, its time, and whether a later sync succeeded (it is then resolved)."""
+    error, at, success = row["last_error"], row["last_error_at"], row["last_success_at"]
+    return {"last_error": redact(error) if error else None,
+            "last_error_at": at,
+            "last_error_resolved": bool(error) and at is not None and success is not None
+            and success > at}
+
+
+def _error_cell(error: dict[str, Any]) -> str:
+    if not error["last_error"]:
+        return ""
+    when = _when(error["last_error_at"])
+    mark = "resolved" if error["last_error_resolved"] else "unresolved"
+    text = textwrap.shorten(error["last_error"], width=ERROR_WIDTH, placeholder=" …")
+    return f"{when} ({mark}): {text}"
+
+
+def status(args: argparse.Namespace) -> int:
     settings = _settings()
     warehouse = _warehouse(settings)
     rows = []
     for row in warehouse.service_status():
+        service = row["service"]
         runs = row["success_count"] + row["failure_count"]
-        rate = f"{100 * row['success_count'] / runs:.0f}%" if runs else "-"
-        configured = (settings.linear_enabled if row["service"] == "linear"
-                      else settings.github_enabled)
+        configured = settings.linear_enabled if service == "linear" else settings.github_enabled
         rows.append({
-            "service": row["service"],
-            "configured": "yes" if configured else "no",
-            "enabled": "yes" if row["enabled"] else "no",
+            "service": service,
+            "configured": configured,
+            "enabled": bool(row["enabled"]),
             "interval_min": row["sync_interval_minutes"] or settings.sync_interval_minutes,
-            "last_sync": _when(row["last_sync_at"]),
-            "last_success": _when(row["last_success_at"]),
-            "items": row["total_items_synced"],
-            "success_rate": rate,
-            "quarantined": warehouse.quarantine_count(row["service"]),
+            "last_sync": row["last_sync_at"],
+            "last_success": row["last_success_at"],
+            "rows_now": warehouse.live_count(service),
+            "rows_written": row["total_items_synced"],
+            "success_rate": row["success_count"] / runs if runs else None,
+            "quarantined": warehouse.quarantine_count(service),
             "health": _health(row, settings.sync_interval_minutes),
-            "last_error": (redact(row["last_error"])[:80] if row["last_error"] else ""),
+            **_last_error(row),
         })
-    _print_frame(rows)
+    if args.format == "json":
+        print(json.dumps(rows, default=_iso, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    table = [{
+        **{k: row[k] for k in ("service", "interval_min")},
+        "configured": "yes" if row["configured"] else "no",
+        "enabled": "yes" if row["enabled"] else "no",
+        "last_sync": _when(row["last_sync"]),
+        "last_success": _when(row["last_success"]),
+        "rows_now": row["rows_now"],
+        "rows_written": row["rows_written"],
+        "success_rate": "-" if row["success_rate"] is None else f"{row['success_rate']:.0%}",
+        "quarantined": row["quarantined"],
+        "health": row["health"],
+        "last_error": _error_cell(row),
+    } for row in rows]
+    columns = ["service", "configured", "enabled", "interval_min", "last_sync", "last_success",
+               "rows_now", "rows_written", "success_rate", "quarantined", "health",
+               "last_error"]
+    width = max((len(row["last_error"]) for row in table), default=0)
+    for row in table:  # pandas right-aligns text; a sentence reads from the left
+        row["last_error"] = row["last_error"].ljust(width)
+    import pandas as pd  # here, not at the top: `sync` never needs it (about 0.4 s)
+
+    frame = pd.DataFrame(table, columns=columns)
+    if frame.empty:
+        print("(no rows)")
+    else:
+        with pd.option_context("display.max_colwidth", None, "display.width", 250):
+            print(frame.to_string(index=False, justify="left"))
     return EXIT_OK
+
+
+def _iso(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 def _when(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%SZ") if moment else "never"
 
 
+LIST_COLUMNS = ["source", "data_type", "reference", "title", "state", "external_updated_at",
+                "external_id"]
+
+
 def list_data(args: argparse.Namespace) -> int:
     settings = _settings()
     if not 1 <= args.limit <= 10_000:
         raise UsageError("--limit must be between 1 and 10000")
+    data_type = None
+    if args.data_type:
+        try:
+            data_type = resolve_type(args.data_type, args.source)
+        except UnknownType as exc:
+            raise UsageError(str(exc)) from None
     since = None
     if args.since:
         try:
@@ -191,11 +272,12 @@ def list_data(args: argparse.Namespace) -> int:
             raise UsageError(f"--since {args.since!r} is not a date (YYYY-MM-DD)") from None
         since = since if since.tzinfo else since.replace(tzinfo=UTC)
     warehouse = _warehouse(settings)
-    rows = warehouse.browse(source=args.source, data_type=args.data_type, state=args.state,
+    rows = warehouse.browse(source=args.source, data_type=data_type, state=args.state,
                             search=args.search, since=since, limit=args.limit,
                             include_deleted=args.include_deleted)
-    _print_frame(rows, args.format, columns=["source", "data_type", "external_id", "title",
-                                             "state", "external_updated_at"])
+    for row in rows:
+        row["reference"] = reference(row)
+    _print_frame(rows, args.format, columns=LIST_COLUMNS)
     return EXIT_OK
 
 
@@ -216,17 +298,18 @@ def set_interval(args: argparse.Namespace) -> int:
 
 
 def start_scheduler(_args: argparse.Namespace) -> int:
-    from gofap_assets.dagster_home import DEFAULT_HOME, prepare_dagster_home
+    from gofap_assets.dagster_home import CODE_LOCATION, DEFAULT_HOME, prepare_dagster_home
 
     _settings()
-    daemon = shutil.which("dagster-daemon")
+    # Beside this interpreter first: a venv's tools work without the venv on PATH.
+    daemon = (shutil.which("dagster-daemon", path=str(Path(sys.executable).parent))
+              or shutil.which("dagster-daemon"))
     if daemon is None:
         raise UsageError("dagster-daemon is not installed in this environment")
     home = prepare_dagster_home(Path(os.environ.get("DAGSTER_HOME") or DEFAULT_HOME))
     print(f"Dagster instance: {home.path}, " + (f"{home.storage} storage" if home.written else
                                                "its own dagster.yaml left as it is"))
-    target = ["-w", "workspace.yaml"] if Path("workspace.yaml").is_file() else [
-        "-m", "gofap_assets.definitions"]
+    target = ["-m", CODE_LOCATION]
     print("starting the Dagster daemon (schedules and sensors); Ctrl+C stops it.\n"
           f"Open the UI alongside with: DAGSTER_HOME={home.path} dagster-webserver "
           f"{' '.join(target)}  (http://127.0.0.1:3000)", flush=True)
@@ -250,5 +333,17 @@ def demo(args: argparse.Namespace) -> int:
 def sandbox(args: argparse.Namespace) -> int:
     from gofap_assets.sandbox.serve import serve_forever
 
-    return serve_forever(port=args.port, scale=args.scale, seed=args.seed, faults=args.faults,
-                         latency_ms=args.latency_ms)
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port {args.port} is not a port number (0 to 65535; 0: any free "
+                         "port)")
+    if args.latency_ms < 0:
+        raise UsageError(f"--latency-ms {args.latency_ms:g} cannot be negative")
+    try:
+        return serve_forever(port=args.port, scale=args.scale, seed=args.seed,
+                             faults=args.faults, latency_ms=args.latency_ms)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise UsageError(f"port {args.port} on 127.0.0.1 is already in use; choose another "
+                             "with --port N, or --port 0 for any free port") from None
+        raise UsageError(f"cannot serve on 127.0.0.1:{args.port}: {exc.strerror or exc}; "
+                         "choose another with --port N, or --port 0 for any free port") from None

@@ -15,8 +15,10 @@ import dagster as dg
 
 from gofap_assets.http import ApiError, RequestStats
 from gofap_assets.ingest import PartitionOutcome
+from gofap_assets.lib.scheduling import service_state
 from gofap_assets.logs import get_logger, redact
 from gofap_assets.warehouse import Warehouse, WarehouseError, WriteCounts
+from gofap_assets.warehouse.catalog import reference
 from gofap_assets.warehouse.locks import LockHolder, SyncLocks
 
 Work = Callable[[str], PartitionOutcome]
@@ -70,7 +72,9 @@ def request_metadata(stats: RequestStats, before: dict[str, int | None]) -> dict
 def recent_rows_preview(warehouse: Warehouse, source: str, data_type: str) -> dg.MetadataValue:
     """The most recently changed rows, shown as a table on the materialization in the UI."""
     rows = warehouse.browse(source=source, data_type=data_type, limit=5)
-    columns = ["external_id", "title", "state", "external_updated_at"]
+    for row in rows:
+        row["reference"] = reference(row)
+    columns = ["reference", "title", "state", "external_updated_at"]
     return dg.MetadataValue.table(
         records=[dg.TableRecord({c: "" if row[c] is None else str(row[c])[:80]
                                  for c in columns}) for row in rows],
@@ -105,7 +109,9 @@ def run_listing(
     _progress(context, f"{outcome.data_type}: {_summary(outcome)}")
     return dg.MaterializeResult(metadata={
         **_result_metadata(warehouse, service, outcome.data_type, outcome.counts),
-        **request_metadata(stats, before), **extra()})
+        **request_metadata(stats, before), **extra(),
+        # The service's switch, interval, last sync and success rate, where operators look.
+        **service_state(warehouse, service).metadata()})
 
 
 def run_partitions(

@@ -14,7 +14,7 @@ import dagster as dg
 import sqlalchemy as sa
 
 from gofap_assets.config import Settings
-from gofap_assets.sync_runner import PLANS, RANGE_END, RANGE_START, ServicePlan
+from gofap_assets.sync_runner import PLANS, RANGE_END, RANGE_START, TRIGGER_TAG, ServicePlan
 from gofap_assets.warehouse import Warehouse
 from gofap_assets.warehouse.schema import sync_history, sync_partitions
 
@@ -28,6 +28,8 @@ PARTITIONED_DATA_TYPES = {"github": ("issue", "pull_request", "commit"),
 """The `sync_partitions.data_type`s each service's partitioned assets record per partition."""
 IN_FLIGHT = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.STARTING,
              dg.DagsterRunStatus.STARTED]
+SUCCESS_RATE_WINDOW = 20
+"""Sync attempts the success rate looks back over (status, UI metadata, the success-rate check)."""
 IN_FLIGHT_HORIZON = timedelta(hours=24)
 """An older run still marked in flight is a leftover (its process died), not a sync to wait on."""
 
@@ -52,10 +54,43 @@ class ServiceState:
     last_success_at: datetime | None
     last_error: str | None
     last_error_at: datetime | None
+    success_rate: float | None = None
+    """Share of the last `recent_syncs` attempts that succeeded; None before the first."""
+    recent_syncs: int = 0
 
     @property
     def interval(self) -> timedelta:
         return timedelta(minutes=self.interval_minutes)
+
+    @property
+    def interval_source(self) -> str:
+        return "set-interval" if self.interval_overridden else "SYNC_INTERVAL_MINUTES"
+
+    def settings_summary(self) -> str:
+        """Enabled, interval, last sync and success rate in one line, as an operator asks."""
+        switch = "enabled" if self.enabled else "disabled"
+        if not self.configured:
+            switch += f", not configured ({CREDENTIALS[self.service]} unset)"
+        last = (f"last sync {self.last_sync_at:%Y-%m-%d %H:%M}Z" if self.last_sync_at
+                else "never synced")
+        rate = (f"{self.success_rate:.0%} of the last {self.recent_syncs} syncs succeeded"
+                if self.success_rate is not None else "no syncs yet")
+        return (f"{self.service}: {switch}, every {self.interval_minutes} min (from "
+                f"{self.interval_source}), {last}, {rate}")
+
+    def metadata(self) -> dict[str, dg.MetadataValue]:
+        """The same as materialization metadata, for the listing asset's page in the UI."""
+        return {
+            "service_enabled": dg.MetadataValue.bool(self.enabled),
+            "sync_interval_minutes": dg.MetadataValue.int(self.interval_minutes),
+            "sync_interval_from": dg.MetadataValue.text(self.interval_source),
+            "last_sync": (dg.MetadataValue.timestamp(self.last_sync_at) if self.last_sync_at
+                          else dg.MetadataValue.text("never")),
+            "success_rate": dg.MetadataValue.text(
+                f"{self.success_rate:.0%} of the last {self.recent_syncs} syncs"
+                if self.success_rate is not None else "no syncs yet"),
+            "service_settings": dg.MetadataValue.text(self.settings_summary()),
+        }
 
     def inactive_reason(self) -> str | None:
         """Why the service must not sync at all (unconfigured or disabled), or None."""
@@ -68,18 +103,20 @@ class ServiceState:
         return None
 
     def skip_reason(self, now: datetime) -> str | None:
-        """Why no sync should start at `now`, or None when one is due."""
+        """Why no sync should start at `now` (with the service's settings, so the tick history
+        in the UI answers "is it on, how often, how is it doing"), or None when one is due."""
         inactive = self.inactive_reason()
-        if inactive is not None or self.last_sync_at is None:
-            return inactive
+        if inactive is not None:
+            return f"{inactive}. {self.settings_summary()}"
+        if self.last_sync_at is None:
             return None
         elapsed = now - self.last_sync_at
         if elapsed >= self.interval:
             return None
         wait = self.interval - elapsed
-        source = "set-interval" if self.interval_overridden else "SYNC_INTERVAL_MINUTES"
         return (f"{self.service} last synced {_minutes(elapsed)} ago; next sync due in "
-                f"{_minutes(wait)} (every {self.interval_minutes} min, from {source})")
+                f"{_minutes(wait)} (every {self.interval_minutes} min, from "
+                f"{self.interval_source}). {self.settings_summary()}")
 
 
 def _minutes(delta: timedelta) -> str:
@@ -94,6 +131,8 @@ def service_state(warehouse: Warehouse, service: str,
     if warehouse.schema_ready():
         row = next((r for r in warehouse.service_status() if r["service"] == service), {})
     override = row.get("sync_interval_minutes")
+    rate, attempts = (warehouse.recent_success_rate(service, last=SUCCESS_RATE_WINDOW) if row
+                      else (None, 0))
     return ServiceState(
         service=service,
         configured=settings.github_enabled if service == "github" else settings.linear_enabled,
@@ -104,6 +143,8 @@ def service_state(warehouse: Warehouse, service: str,
         last_success_at=row.get("last_success_at"),
         last_error=row.get("last_error"),
         last_error_at=row.get("last_error_at"),
+        success_rate=rate,
+        recent_syncs=attempts,
     )
 
 
@@ -141,10 +182,14 @@ def partitioned_keys(plan: ServicePlan) -> list[dg.AssetKey]:
 
 
 def runs_in_flight(instance: dg.DagsterInstance, service: str, now: datetime) -> int:
-    """Queued or running runs a schedule or sensor requested for `service` lately."""
-    return instance.get_runs_count(filters=dg.RunsFilter(
-        tags={SERVICE_TAG: service}, statuses=IN_FLIGHT,
-        created_after=now - IN_FLIGHT_HORIZON))
+    """Queued or running runs a schedule or sensor requested for `service` lately.
+
+    `gofap-import sync` runs (trigger `cli`) are left out: they run in the CLI's process, which
+    no run monitor watches, so one killed mid-run would look in flight for a day. Their sync
+    locks already keep them from interleaving with a scheduled run."""
+    return sum(instance.get_runs_count(filters=dg.RunsFilter(
+        tags={SERVICE_TAG: service, TRIGGER_TAG: trigger}, statuses=IN_FLIGHT,
+        created_after=now - IN_FLIGHT_HORIZON)) for trigger in ("schedule", "sensor"))
 
 
 def attempted_partitions(warehouse: Warehouse, service: str) -> dict[str, set[str]]:

@@ -60,8 +60,9 @@ def run_demo(*, scale: str = "small", seed: int = 1, database_url: str | None = 
 Look at it:
   SQL:      sqlite3 {db_path} "SELECT repository, number, title, state FROM github_issues LIMIT 5"
   Dagster:  gofap-import sandbox --scale {scale} --seed {seed} &   # the same APIs again
-            set -a; . {env_file}; set +a; dagster dev -m gofap_assets.definitions
-            # then open http://127.0.0.1:3000""")
+            set -a; . {env_file}; set +a
+            cd "$DAGSTER_HOME" && dagster dev -m gofap_assets.definitions
+            # in its home, where its dagster.yaml is; then open http://127.0.0.1:3000""")
     return 1 if failed else 0
 
 

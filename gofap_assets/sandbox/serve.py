@@ -1,6 +1,7 @@
 """`gofap-import sandbox`: serve both emulated APIs until interrupted."""
 
 import contextlib
+import shlex
 import signal
 import threading
 
@@ -9,17 +10,18 @@ from gofap_assets.sandbox import FaultProfile, Sandbox
 
 def serve_forever(*, port: int, scale: str, seed: int, faults: str = "none",
                   latency_ms: float = 0.0) -> int:
+    """Serve until Ctrl+C or SIGTERM. A port that cannot be bound raises OSError before any
+    output, so the caller can say which port and what to do."""
     profile = None if faults == "none" else FaultProfile.named(faults, seed)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with Sandbox(scale, seed, faults=profile, latency_ms=latency_ms, port=port) as sandbox:
-        env = sandbox.env
-        print(f"sandbox APIs ({scale} scale, seed {seed}, faults: {faults}):\n"
-              f"  GITHUB_API_URL={env.github_api_url}  GITHUB_ORG={env.github_org}\n"
-              f"  LINEAR_API_URL={env.linear_api_url}\n"
-              "  tokens: gofap_assets.sandbox.GITHUB_TOKEN / LINEAR_API_KEY "
-              "(written to .gofap_demo/demo.env by `gofap-import demo`)\n"
-              "Ctrl+C stops it.", flush=True)
+        exports = "\n".join(f"export {name}={shlex.quote(value)}"
+                            for name, value in sandbox.env.as_environ().items())
+        print(f"sandbox APIs on {sandbox.server.url} ({scale} scale, seed {seed}, faults: "
+              f"{faults}); Ctrl+C stops it.\n"
+              "Paste these into another shell to point gofap-import at it (the tokens are the "
+              f"sandbox's own, not secrets):\n{exports}", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             stop.wait()
     print("sandbox stopped")

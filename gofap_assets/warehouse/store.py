@@ -380,13 +380,13 @@ class Warehouse:
         """Newest rows first; every filter is a bound parameter, never SQL text."""
         t = imported_data.c
         query = sa.select(t.source, t.data_type, t.external_id, t.title, t.state,
-                          t.external_updated_at)
+                          t.external_updated_at, t.parent_key, t.processed_data)
         if source:
             query = query.where(t.source == source)
         if data_type:
             query = query.where(t.data_type == data_type)
-        if state:
-            query = query.where(t.state == state)
+        if state:  # `--state OPEN` finds `open`; both sides folded by the database
+            query = query.where(sa.func.lower(t.state) == sa.func.lower(state))
         if search:
             # The database lowers both sides, so needle and text fold alike (SQLite folds ASCII
             # only: a Python-lowered needle would miss "Ü" in its own text).
@@ -408,10 +408,12 @@ class Warehouse:
                     .limit(limit - len(found)))]
         return found
 
-    def live_count(self, source: str, data_type: str) -> int:
+    def live_count(self, source: str, data_type: str | None = None) -> int:
+        """Rows not marked deleted, of one type or (None) of every type of `source`."""
         t = imported_data.c
-        query = sa.select(sa.func.count()).where(t.source == source, t.data_type == data_type,
-                                                 t.deleted_at.is_(None))
+        query = sa.select(sa.func.count()).where(t.source == source, t.deleted_at.is_(None))
+        if data_type is not None:
+            query = query.where(t.data_type == data_type)
         with self._reading() as conn:
             return int(conn.execute(query).scalar_one())
 

@@ -117,8 +117,8 @@ def test_a_sqlite_file_locked_by_another_writer(tmp_path: Path,
         capsys.readouterr()
 
         holder = _lock_holder(path)
-        try:
-            assert main(["sync", "--service", "github"]) == 1
+        try:  # refused before any run starts: an environment problem, exit 2
+            assert main(["sync", "--service", "github"]) == 2
         finally:
             holder.rollback()
             holder.close()

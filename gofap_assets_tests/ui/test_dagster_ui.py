@@ -18,11 +18,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
-from gofap_assets.dagster_home import PG_VARS, prepare_dagster_home
+from gofap_assets.dagster_home import CODE_LOCATION, PG_VARS, prepare_dagster_home
 from gofap_assets.warehouse import Warehouse
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -49,6 +50,8 @@ class DagsterDev:
     warehouse: Warehouse
     repositories: set[str]
     log: Path
+    env: dict[str, str]
+    """The environment `dagster dev` runs with (sandbox APIs, warehouse, DAGSTER_HOME)."""
 
 
 def _free_port() -> int:
@@ -116,7 +119,7 @@ def dagster_dev(tmp_path: Path) -> Iterator[DagsterDev]:
             url = f"http://127.0.0.1:{port}"
             _wait_until_up(url, process, log)
             names = {repo.full_name for repo in sandbox.github.repositories()}
-            yield DagsterDev(url, warehouse, names, log)
+            yield DagsterDev(url, warehouse, names, log, env)
         finally:
             _stop(process)
             warehouse.dispose()
@@ -149,3 +152,53 @@ def test_materialize_github_repositories_from_the_ui(dagster_dev: DagsterDev) ->
     status_row = next(r for r in dagster_dev.warehouse.service_status()
                       if r["service"] == "github")
     assert status_row["success_count"] == 1 and status_row["last_error"] is None
+
+
+def _browser(playwright: Any) -> Any:
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                      args=CHROMIUM_FLAGS)
+
+
+def test_an_operator_reads_the_sync_runs_and_service_settings(dagster_dev: DagsterDev,
+                                                              tmp_path: Path) -> None:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    from playwright.sync_api import sync_playwright
+
+    dagster_dev.warehouse.set_service("github", interval_minutes=45)
+    gofap = str(Path(sys.executable).with_name("gofap-import"))
+    synced = subprocess.run([gofap, "sync", "--service", "github"], env=dagster_dev.env,
+                            capture_output=True, text=True, timeout=RUN_SECONDS * 3, check=False)
+    assert synced.returncode == 0, synced.stdout + synced.stderr
+    url = dagster_dev.url
+    with sync_playwright() as playwright:
+        browser = _browser(playwright)
+        page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        try:
+            # Runs: the CLI's sync is the named job, tagged with service and trigger.
+            page.goto(f"{url}/runs")
+            page.get_by_role("link", name="github_sync_job").first.wait_for()
+            page.get_by_text("gofap/trigger: cli").first.wait_for()
+            page.get_by_text("gofap/service: github").first.wait_for()
+
+            # The listing asset: enabled, interval, last sync, success rate.
+            page.goto(f"{url}/assets/github_repositories?view=events")
+            with contextlib.suppress(PlaywrightTimeout):  # the one-time newsletter prompt
+                page.get_by_role("button", name="Skip").click(timeout=8_000)
+            page.get_by_text("service_settings").first.wait_for()
+            page.get_by_text(re.compile(
+                r"github: disabled, every 45 min \(from set-interval\), last sync "
+                r"\d{4}-\d\d-\d\d \d\d:\d\dZ, 100% of the last \d+ syncs succeeded")
+            ).first.wait_for()
+            page.get_by_text("sync_interval_minutes").first.wait_for()
+
+            # The schedule, evaluated as its next tick would be: why it skips, and the settings.
+            page.goto(f"{url}/locations/{CODE_LOCATION}/schedules/github_sync_schedule")
+            page.get_by_role("button", name=re.compile("Preview tick result", re.I)).click()
+            page.get_by_role("button", name="Continue").click()
+            page.get_by_text(re.compile(r"github syncs are disabled.*github: disabled, every 45 "
+                                        r"min")).first.wait_for()
+        except PlaywrightTimeout:
+            page.screenshot(path=str(tmp_path / "ui.png"), full_page=True)
+            raise
+        finally:
+            browser.close()
