@@ -1,5 +1,6 @@
 """`gofap-import sync` on a DAGSTER_HOME: its runs are the named jobs the UI lists, tagged with
-the service and the trigger, two per service, and the listing carries the service's settings."""
+the service and the trigger, one for the listing and one per stage of partitioned assets, and
+the listing carries the service's settings."""
 
 from pathlib import Path
 
@@ -8,7 +9,7 @@ import pytest
 
 from gofap_assets.lib.scheduling import SERVICE_TAG
 from gofap_assets.sandbox import Sandbox
-from gofap_assets.sync_runner import TRIGGER_TAG
+from gofap_assets.sync_runner import PLANS, TRIGGER_TAG
 from gofap_assets_tests.reliability.harness import run_cli
 
 
@@ -31,7 +32,10 @@ def test_cli_syncs_run_the_named_jobs_tagged_with_service_and_trigger(
             by_service.setdefault(run.tags[SERVICE_TAG], []).append(run)
         assert sorted(by_service) == ["github", "linear"]
         for service, service_runs in by_service.items():
-            assert len(service_runs) == 2, "one listing run and one single-run backfill"
+            plan = PLANS[service]
+            stages = [s for s in (plan.partitioned_assets, plan.later_assets) if s]
+            assert len(service_runs) == 1 + len(stages), \
+                "one listing run and one single-run backfill per stage"
             assert {run.job_name for run in service_runs} == {f"{service}_sync_job"}
             assert all(run.tags[TRIGGER_TAG] == "cli" for run in service_runs)
             assert all(run.status == dg.DagsterRunStatus.SUCCESS for run in service_runs)
