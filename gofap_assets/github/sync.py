@@ -92,6 +92,14 @@ def _items(response: ApiResponse) -> list[Any]:
     return response.data
 
 
+def _repository_items(response: ApiResponse) -> list[Any]:
+    """`GET /installation/repositories` wraps its page in `{total_count, repositories}`."""
+    data = response.data
+    if isinstance(data, dict) and isinstance(data.get("repositories"), list):
+        return data["repositories"]
+    return _items(response)
+
+
 def sync_repository_endpoint(client: GitHubClient, warehouse: Warehouse, endpoint: Endpoint,
                              repo: str, *, full: bool = False) -> PartitionOutcome:
     """Bring one repository's listing up to date; with `full`, also mark what vanished."""
@@ -159,7 +167,7 @@ def sync_repositories(client: GitHubClient, warehouse: Warehouse, *,
     def pages() -> Iterator[Page]:
         for response in client.pages(path, params):
             last = "next" not in response.links
-            yield Page(_items(response), last=last,
+            yield Page(_repository_items(response), last=last,
                        cursor=CursorUpdate(None, full_sync=full) if last else None)
 
     def mapper(raw: dict[str, Any]) -> Record:
