@@ -73,6 +73,8 @@ def config_info(_args: argparse.Namespace) -> int:
     _print_frame(pd.DataFrame(rows))
     print(f"\nlinear: {'configured' if settings.linear_enabled else 'not configured'}; "
           f"github: {'configured' if settings.github_enabled else 'not configured'}")
+    print(f"linear credential: {settings.linear_credentials}; "
+          f"github credentials: {settings.github_credentials}")
     return EXIT_OK
 
 

@@ -189,8 +189,8 @@ class ApiClient:
         """
         headers = {"If-None-Match": etag} if etag else {}
         url = url.lstrip("/") if not url.startswith(("http://", "https://")) else url
-        if authorization is None:
-            self._learn_budgets()
+        if authorization is None and not self._probed:
+            self.learn_budgets()
         attempt = 0
         rate_limit_waits = 0
         renewed = False
@@ -257,14 +257,16 @@ class ApiClient:
             self.pool.release(credential, response.headers if response is not None else None,
                               response.status_code if response is not None else None)
 
-    def _learn_budgets(self) -> None:
-        """Once per client (a run): each credential's budget as it is now, never remembered."""
-        if self._probed:
-            return
+    def learn_budgets(self, *, force: bool = False) -> None:
+        """Each credential's budget as it is now, never remembered from an earlier run: once per
+        client (a run) before its first request where there is a choice to make (several
+        credentials, or a reserve to keep), or on demand with `force`."""
         with self._probe_lock:
-            if self._probed:
+            if self._probed and not force:
                 return
-            assert self.pool is not None and self._budget_probe is not None
+            if self.pool is None or self._budget_probe is None:
+                self._probed = True
+                return
             for credential in self.pool.credentials:
                 try:
                     self._budget_probe(self, credential)
