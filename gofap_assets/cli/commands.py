@@ -125,6 +125,10 @@ def sync(args: argparse.Namespace) -> int:
             print(f"  integrity checks FAILED: {', '.join(report.failed_checks)}")
         if report.warnings:
             print(f"  health warnings: {', '.join(report.warnings)}")
+        if report.deferred:
+            print(f"  {report.deferred} partition(s) deferred: the rate-limit budget is spent "
+                  f"until {report.deferred_until}; the rest follows at the next sync after "
+                  "that (scheduled syncs resume them first)")
         print(f"{service}: {'done' if report.ok else 'finished with failures'} in "
               f"{report.seconds:.1f}s", flush=True)
     return EXIT_PARTIAL if failed else EXIT_OK
@@ -170,10 +174,19 @@ def status(_args: argparse.Namespace) -> int:
             "success_rate": rate,
             "quarantined": warehouse.quarantine_count(row["service"]),
             "health": _health(row, settings.sync_interval_minutes),
+            "deferred": _deferred(warehouse, row["service"]),
             "last_error": (redact(row["last_error"])[:80] if row["last_error"] else ""),
         })
     _print_frame(pd.DataFrame(rows))
     return EXIT_OK
+
+
+def _deferred(warehouse: Warehouse, service: str) -> str:
+    """Partitions waiting for the rate-limit budget, and from when (UTC) they can go on."""
+    waiting = warehouse.deferred_partitions(service)
+    if not waiting:
+        return ""
+    return f"{len(waiting)} until {_when(min(waiting.values()))}"
 
 
 def _when(moment: datetime | None) -> str:

@@ -48,7 +48,8 @@ def github_repositories(
         return listing.outcome
 
     return run_listing(context, service=SERVICE, work=work, warehouse=store,
-                       stats=client.http.stats, extra=lambda: changes)
+                       stats=client.http.stats, extra=lambda: changes,
+                       deferred_listing=("repository", client.org or "*"))
 
 
 def _repository_asset(name: str, endpoint: Endpoint, description: str) -> dg.AssetsDefinition:

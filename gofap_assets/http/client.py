@@ -52,6 +52,8 @@ class RequestStats:
     retries: int = 0
     rate_limit_waits: int = 0
     rate_limit_remaining: int | None = None
+    credentials: Callable[[], list[dict[str, object]]] = field(default=list, repr=False)
+    """Per-credential accounting of the client's pool (masked names), for metadata."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, **deltas: int) -> None:
@@ -146,6 +148,7 @@ class ApiClient:
             max_wait=max_rate_limit_wait, hint=auth_hint, sleep=sleep,
             on_wait=lambda: self.stats.add(rate_limit_waits=1)) if credentials else None
         self._budget_probe = budget_probe
+        self.stats.credentials = self.account
         self._probed = not (self.pool is not None and budget_probe is not None
                             and (len(self.pool) > 1 or rate_limit_reserve > 0))
         self._probe_lock = threading.Lock()

@@ -106,7 +106,12 @@ sync_partitions = sa.Table(
     sa.Column("items_synced", sa.BigInteger, nullable=False, default=0),
     sa.Column("last_error", sa.Text),
     sa.Column("last_error_at", UtcDateTime),
+    sa.Column("deferred_until", UtcDateTime,
+              comment="the rate-limit budget ran out: the next sync resumes this partition first"),
 )
+
+ADDED_COLUMNS = {"sync_partitions": ("deferred_until",)}
+"""Columns newer than their tables: `create_schema` adds them to an older warehouse."""
 
 import_errors = sa.Table(
     "import_errors",

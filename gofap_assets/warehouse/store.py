@@ -21,6 +21,7 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 
 from gofap_assets.warehouse.records import UNSTORABLE, Batch, Record, WriteCounts
 from gofap_assets.warehouse.schema import (
+    ADDED_COLUMNS,
     import_errors,
     imported_data,
     metadata,
@@ -125,6 +126,7 @@ class Warehouse:
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"),
                              {"key": _SCHEMA_LOCK_KEY})
             metadata.create_all(conn)
+            _add_missing_columns(conn)
             create_views(conn)
             for service in SERVICES:
                 conn.execute(self._insert(sync_status).values(service=service, enabled=True)
@@ -133,7 +135,11 @@ class Warehouse:
     def schema_ready(self) -> bool:
         """Every table exists (a warehouse made by an older release lacks the newer ones)."""
         with self._reading() as conn:
-            return set(metadata.tables) <= set(sa.inspect(conn).get_table_names())
+            inspector = sa.inspect(conn)
+            if not set(metadata.tables) <= set(inspector.get_table_names()):
+                return False
+            return not any(set(names) - {c["name"] for c in inspector.get_columns(table)}
+                           for table, names in ADDED_COLUMNS.items())
 
     # -- the upsert path ---------------------------------------------------------------------
 
@@ -344,7 +350,7 @@ class Warehouse:
     def record_partition_result(self, source: str, data_type: str, partition_key: str, *,
                                 items: int, error: str | None) -> None:
         now = utcnow()
-        values: dict[str, Any] = {"last_sync_at": now}
+        values: dict[str, Any] = {"last_sync_at": now, "deferred_until": None}
         if error is None:
             values["last_success_at"] = now
         else:
@@ -352,6 +358,26 @@ class Warehouse:
         with self._writing() as conn:
             self._upsert_partition(conn, source, data_type, partition_key, values,
                                    add_items=items)
+
+    def record_partition_deferred(self, source: str, data_type: str, partition_key: str, *,
+                                  until: datetime, items: int = 0) -> None:
+        """The rate-limit budget ran out before this partition finished: resume it after
+        `until`. Its cursor stays where the committed rows put it."""
+        with self._writing() as conn:
+            self._upsert_partition(conn, source, data_type, partition_key,
+                                   {"last_sync_at": utcnow(), "deferred_until": until},
+                                   add_items=items)
+
+    def deferred_partitions(self, source: str, data_types: Sequence[str] | None = None
+                            ) -> dict[tuple[str, str], datetime]:
+        """(data_type, partition_key) -> until when, for every partition waiting on a budget."""
+        t = sync_partitions.c
+        query = sa.select(t.data_type, t.partition_key, t.deferred_until).where(
+            t.source == source, t.deferred_until.is_not(None))
+        if data_types is not None:
+            query = query.where(t.data_type.in_(list(data_types)))
+        with self._reading() as conn:
+            return {(row[0], row[1]): row[2] for row in conn.execute(query)}
 
     def record_service_run(self, service: str, *, items: int, error: str | None) -> None:
         """Count one sync attempt of a service (an asset materialization) in `sync_status`."""
@@ -465,6 +491,19 @@ class Warehouse:
         except sa.exc.OperationalError as exc:
             raise WarehouseError(f"warehouse unreachable ({_masked(self.url)}): "
                                  f"{exc.orig or exc}") from exc
+
+
+def _add_missing_columns(conn: Connection) -> None:
+    """Add the columns a warehouse made by an older release lacks (nullable, so no backfill)."""
+    inspector = sa.inspect(conn)
+    for table_name, names in ADDED_COLUMNS.items():
+        present = {c["name"] for c in inspector.get_columns(table_name)}
+        for name in names:
+            if name in present:
+                continue
+            column = metadata.tables[table_name].c[name]
+            kind = column.type.compile(dialect=conn.dialect)
+            conn.execute(sa.text(f'ALTER TABLE "{table_name}" ADD COLUMN "{name}" {kind}'))
 
 
 def _older(incoming: datetime | None, held: datetime | None) -> bool:
