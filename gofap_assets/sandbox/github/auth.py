@@ -57,12 +57,15 @@ class SandboxGitHubAppIdentity:
         self._public_key = key.public_key()
         self._tokens: dict[str, MintedToken] = {}
         self._lock = threading.Lock()
-        self.jwts_seen = 0
+        self.jwts: list[str] = []
+        """Every JWT presented (valid or not), for the tests' secret scans."""
         self.minted: list[MintedToken] = []
 
     # -- the JWT ----------------------------------------------------------------------------
 
     def verify(self, token: str) -> None:
+        with self._lock:
+            self.jwts.append(token)
         try:
             claims = jwt.decode(token, self._public_key, algorithms=["RS256"],
                                 options={"require": ["iat", "exp", "iss"], "verify_exp": False,
@@ -80,8 +83,6 @@ class SandboxGitHubAppIdentity:
             raise JwtRejected("'Expiration time' claim ('exp') is too far in the past")
         if exp - iat > MAX_JWT_LIFETIME + 1:
             raise JwtRejected("'Expiration time' claim ('exp') is too far in the future")
-        with self._lock:
-            self.jwts_seen += 1
 
     # -- installation tokens -----------------------------------------------------------------
 
