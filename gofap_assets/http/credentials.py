@@ -242,6 +242,8 @@ class CredentialPool:
         slot = self._slot(credential)
         new_window = (fresh or slot.remaining is None or slot.reset is None
                       or (reset is not None and reset > slot.reset + 1))
+        if remaining == 0 and reset is not None:
+            new_window = True  # a refusal's reset is the one to wait for, whatever came before
         slot.remaining = remaining if new_window else min(slot.remaining or 0, remaining)
         if reset is not None and (new_window or slot.reset is None):
             slot.reset = reset
