@@ -144,9 +144,10 @@ class GitHubClient:
                               "sort": "full_name", "direction": "asc",
                               "per_page": str(PER_PAGE)}
 
-    def pages(self, path: str, params: Mapping[str, str], *, etag: str | None = None,
+    def pages(self, path: str, params: Mapping[str, str] | None, *, etag: str | None = None,
               accept_statuses: frozenset[int] = frozenset()) -> Iterator[ApiResponse]:
-        """The first page (conditional on `etag`), then each `next` Link exactly as given."""
+        """The first page (conditional on `etag`), then each `next` Link exactly as given.
+        `params=None` keeps the query string of `path` (a link to resume from)."""
         response = self.http.request("GET", path, params=params, etag=etag,
                                      accept_statuses=accept_statuses)
         yield response

@@ -131,7 +131,9 @@ class CredentialPool:
                     # Only requests in flight hold the budget back: their answers say more.
                     self._changed.wait(timeout=1.0)
                 back = min(self._back_at(s, now) for s in live)
-            wait = max(0.0, math.ceil((back - now) * 1000) / 1000)  # never wake early
+            # Up to the next hundredth: never wake early, and a retry-after of 3 s waits 3 s
+            # although the pause began a moment ago.
+            wait = max(0.0, math.ceil(round((back - now) * 100, 6)) / 100)
             if wait > self.max_wait:
                 raise BudgetExhaustedError(
                     self.service, datetime.fromtimestamp(back, UTC),

@@ -47,6 +47,9 @@ class PartitionState:
     cursor: str | None
     etag: str | None
     etag_url: str | None
+    resume_url: str | None = None
+    """Where a listing the rate-limit budget interrupted goes on (its next page's link)."""
+    resume_cursor: str | None = None
 
 
 def normalise_url(url: str) -> str:
@@ -162,7 +165,8 @@ class Warehouse:
                 if etag is not None and len(etag) > _ETAG_LIMIT:
                     etag = None  # only an optimisation: a server's oversized one is dropped
                 values: dict[str, Any] = {"cursor": batch.cursor.cursor, "etag": etag,
-                                          "etag_url": batch.cursor.etag_url}
+                                          "etag_url": batch.cursor.etag_url,
+                                          "resume_url": None, "resume_cursor": None}
                 if batch.cursor.full_sync:
                     values["last_full_sync_at"] = now
                 self._upsert_partition(conn, batch.source, batch.data_type,
@@ -341,7 +345,7 @@ class Warehouse:
 
     def partition_state(self, source: str, data_type: str, partition_key: str) -> PartitionState:
         t = sync_partitions.c
-        query = sa.select(t.cursor, t.etag, t.etag_url).where(
+        query = sa.select(t.cursor, t.etag, t.etag_url, t.resume_url, t.resume_cursor).where(
             t.source == source, t.data_type == data_type, t.partition_key == partition_key)
         with self._reading() as conn:
             row = conn.execute(query).first()
@@ -367,6 +371,14 @@ class Warehouse:
             self._upsert_partition(conn, source, data_type, partition_key,
                                    {"last_sync_at": utcnow(), "deferred_until": until},
                                    add_items=items)
+
+    def record_resume_point(self, source: str, data_type: str, partition_key: str, *,
+                            url: str | None, cursor: str | None) -> None:
+        """Where an interrupted listing goes on (the link after its last committed page), and
+        the cursor it commits at its end; `url=None` forgets it (the listing starts over)."""
+        with self._writing() as conn:
+            self._upsert_partition(conn, source, data_type, partition_key,
+                                   {"resume_url": url, "resume_cursor": cursor})
 
     def deferred_partitions(self, source: str, data_types: Sequence[str] | None = None
                             ) -> dict[tuple[str, str], datetime]:

@@ -348,3 +348,37 @@ def test_a_spent_budget_stops_cleanly_defers_and_the_next_sync_completes(
     for data_type, key in deferred:
         listing = {"issue": "issues", "pull_request": "pulls", "commit": "commits"}[data_type]
         assert any(path == f"/repos/{key}/{listing}" for path, _s in second_answers)
+
+
+def test_a_listing_cut_short_by_the_budget_goes_on_from_its_next_page(tmp_path: Path) -> None:
+    world = GitHubWorld(39, repos=1, issues_per_repo=450, commits_per_repo=5,
+                        vanished_repo=False)
+    app = GitHubApp(world, token=TOKENS[0], rate_limit=6)
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    store = Warehouse(url)
+    store.create_schema()
+    with serving(app) as (server, recorder):
+        client = GitHubClient.create(token=TOKENS[0], api_url=f"{server.url}/github",
+                                     org=world.org, sleep=Sleeps(), timeout=10,
+                                     rate_limit_reserve=1)
+        failures = direct_sync(client, store, concurrency=1)
+        client.close()
+        assert failures and all("budget exhausted until" in f for f in failures)
+        first = [p for _m, p, _s in recorder.data_requests()]
+        app.budget(TOKENS[0]).limit, app.budget(TOKENS[0]).used = 1000, 0
+        boundary = len(recorder.seen)
+        client = GitHubClient.create(token=TOKENS[0], api_url=f"{server.url}/github",
+                                     org=world.org, sleep=Sleeps(), timeout=10)
+        assert direct_sync(client, store, concurrency=1) == []
+        client.close()
+    store.dispose()
+    assert github_differences(url, world) == {}
+    main = max(world.repositories(), key=lambda r: sum(
+        1 for p in first if p in (f"/repos/{r.full_name}/issues", f"/repositories/{r.id}/issues")))
+    mine = (f"/repos/{main.full_name}/issues", f"/repositories/{main.id}/issues")
+    # 450 issue numbers (every 7th a pull request) are 5 pages; the first sync read some.
+    read_before = sum(1 for p in first if p in mine)
+    read_after = sum(1 for _m, p, _s in recorder.seen[boundary:] if p in mine)
+    assert 0 < read_before < 5
+    assert read_before + read_after == 5, "the committed pages were not read again"
+    assert Warehouse(url).partition_state("github", "issue", main.full_name).resume_url is None
