@@ -382,3 +382,37 @@ def test_a_listing_cut_short_by_the_budget_goes_on_from_its_next_page(tmp_path: 
     assert 0 < read_before < 5
     assert read_before + read_after == 5, "the committed pages were not read again"
     assert Warehouse(url).partition_state("github", "issue", main.full_name).resume_url is None
+
+
+def test_the_materializations_count_deferrals_and_account_for_each_credential(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import dagster as dg
+
+    from gofap_assets.config import Settings
+    from gofap_assets.definitions import build_definitions
+    from gofap_assets.sync_runner import sync_service
+
+    world = small_world(40, repos=2)
+    pool = TOKENS[:2]
+    app = GitHubApp(world, token=pool[0], tokens=pool[1:], rate_limit=7)
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    with serving(app) as (server, _recorder):
+        apply_env(monkeypatch, {
+            "GITHUB_API_URL": f"{server.url}/github", "GITHUB_TOKEN": ",".join(pool),
+            "GITHUB_ORG": world.org, "DATABASE_URL": url,
+            "GOFAP_GITHUB_RATE_LIMIT_RESERVE": "2"})
+        with dg.instance_for_test() as instance:
+            report = sync_service(build_definitions(Settings.from_env()), "github",
+                                  instance=instance)
+    assert report.ok and report.deferred > 0 and report.deferred_until
+    runs: dict[str, Any] = {run.asset: run.metadata for run in report.runs}
+    assert sum(int(str(m.get("partitions_deferred", 0))) for m in runs.values()) == \
+        report.deferred
+    accounts = [row for m in runs.values() for row in m["credentials"]]
+    assert {row["credential"] for row in accounts} == {"token#1", "token#2"}
+    listing = {row["credential"]: row for row in runs["github_repositories"]["credentials"]}
+    assert sum(int(row["requests"]) for row in listing.values()) == 1
+    assert all(set(row) >= {"requests", "not_modified", "remaining", "reset"}
+               for row in accounts)
+    assert all(row["remaining"] is None or int(row["remaining"]) >= 2 for row in accounts)
+    assert not any(token in str(runs) for token in pool)
