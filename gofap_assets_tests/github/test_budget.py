@@ -416,3 +416,21 @@ def test_the_materializations_count_deferrals_and_account_for_each_credential(
                for row in accounts)
     assert all(row["remaining"] is None or int(row["remaining"]) >= 2 for row in accounts)
     assert not any(token in str(runs) for token in pool)
+
+
+@pytest.mark.parametrize("options", [{"github_app": True}, {"github_tokens": 3}])
+def test_the_sandbox_serves_an_app_or_a_pool_for_the_demo_and_tests(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, options: dict[str, Any]) -> None:
+    from gofap_assets.sandbox import Sandbox
+
+    world = small_world(41)
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    with Sandbox(github=world, linear=None, **options) as sandbox:
+        environ = sandbox.env.as_environ()
+        assert ("GITHUB_APP_ID" in environ) == bool(options.get("github_app"))
+        environ.pop("LINEAR_API_KEY")
+        apply_env(monkeypatch, {**environ, "DATABASE_URL": url})
+        assert main(["sync", "--service", "github"]) == 0
+    assert github_differences(url, world) == {}
+    if options.get("github_tokens"):
+        assert len(environ["GITHUB_TOKEN"].split(",")) == 3
