@@ -434,3 +434,30 @@ def test_the_sandbox_serves_an_app_or_a_pool_for_the_demo_and_tests(
     assert github_differences(url, world) == {}
     if options.get("github_tokens"):
         assert len(environ["GITHUB_TOKEN"].split(",")) == 3
+
+
+def test_an_app_and_tokens_form_one_pool_sharing_one_installation_token(
+        tmp_path: Path) -> None:
+    world = small_world(42, repos=4)
+    identity = identity_for(world)
+    app = GitHubApp(world, token=TOKENS[0], tokens=TOKENS[1:2], app=identity,
+                    rate_limits={TOKENS[0]: 5000, TOKENS[1]: 5000,
+                                 f"installation:{identity.installation_id}": 5000})
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    store = Warehouse(url)
+    store.create_schema()
+    with serving(app) as (server, _recorder):
+        installation = GitHubAppInstallation(str(identity.app_id), identity.private_key_pem,
+                                             org=world.org)
+        client = GitHubClient.create(token=",".join(TOKENS[:2]), app=installation,
+                                     api_url=f"{server.url}/github", org=world.org,
+                                     sleep=Sleeps(), timeout=10)
+        assert direct_sync(client, store, concurrency=4) == []
+        account = {row["credential"]: row for row in client.http.account()}
+        client.close()
+    store.dispose()
+    assert github_differences(url, world) == {}
+    assert set(account) == {f"app:installation {identity.installation_id}", "token#1",
+                            "token#2"}
+    assert all(int(row["requests"]) > 0 for row in account.values())
+    assert len(identity.minted) == 1, "one installation token, shared by every thread"
