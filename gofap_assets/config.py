@@ -24,9 +24,15 @@ DEFAULT_DATABASE_URL = "sqlite:///payment_processor.db"
 
 ENV_VARS: dict[str, str] = {
     "linear_api_key": "LINEAR_API_KEY",
+    "linear_oauth_token": "LINEAR_OAUTH_TOKEN",
     "linear_workspace_id": "LINEAR_WORKSPACE_ID",
     "linear_api_url": "LINEAR_API_URL",
     "github_token": "GITHUB_TOKEN",
+    "github_app_id": "GITHUB_APP_ID",
+    "github_app_private_key": "GITHUB_APP_PRIVATE_KEY",
+    "github_app_private_key_path": "GITHUB_APP_PRIVATE_KEY_PATH",
+    "github_app_installation_id": "GITHUB_APP_INSTALLATION_ID",
+    "github_rate_limit_reserve": "GOFAP_GITHUB_RATE_LIMIT_RESERVE",
     "github_org": "GITHUB_ORG",
     "github_api_url": "GITHUB_API_URL",
     "sync_interval_minutes": "SYNC_INTERVAL_MINUTES",
@@ -39,7 +45,8 @@ ENV_VARS: dict[str, str] = {
     "max_rate_limit_wait_seconds": "GOFAP_MAX_RATE_LIMIT_WAIT_SECONDS",
     "allow_insecure_http": "GOFAP_ALLOW_INSECURE_HTTP",
 }
-SECRET_FIELDS = frozenset({"linear_api_key", "github_token"})
+SECRET_FIELDS = frozenset({"linear_api_key", "linear_oauth_token", "github_token",
+                           "github_app_private_key"})
 
 
 class ConfigError(ValueError):
@@ -81,9 +88,18 @@ class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     linear_api_key: SecretStr | None = None
+    linear_oauth_token: SecretStr | None = None
+    """A Linear OAuth access token, sent as `Bearer`; instead of a personal key."""
     linear_workspace_id: str | None = None
     linear_api_url: str = "https://api.linear.app/graphql"
     github_token: SecretStr | None = None
+    """One token, or several comma-separated: a pool."""
+    github_app_id: str | None = None
+    github_app_private_key: SecretStr | None = None
+    github_app_private_key_path: Path | None = None
+    github_app_installation_id: int | None = Field(None, ge=1)
+    github_rate_limit_reserve: int = Field(0, ge=0)
+    """Requests of each GitHub credential never spent (people and other tools share them)."""
     github_org: str | None = None
     github_api_url: str = "https://api.github.com"
     sync_interval_minutes: int = Field(60, ge=1, le=7 * 24 * 60)
@@ -126,13 +142,15 @@ class Settings(BaseModel):
         return value.rstrip("/")
 
     @field_validator("github_org", "linear_workspace_id", "linear_api_key", "github_token",
+                     "linear_oauth_token", "github_app_id", "github_app_private_key",
                      mode="before")
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
 
     @model_validator(mode="after")
-    def _no_credentials_in_clear(self) -> "Settings":
+    def _rules_across_variables(self) -> "Settings":
+        self._check_credentials()
         if self.allow_insecure_http:
             return self
         for field in ("linear_api_url", "github_api_url"):
@@ -144,13 +162,86 @@ class Settings(BaseModel):
                     "really mean it")
         return self
 
+    def _check_credentials(self) -> None:
+        if self.linear_api_key is not None and self.linear_oauth_token is not None:
+            raise ConfigError("LINEAR_API_KEY and LINEAR_OAUTH_TOKEN are both set: Linear takes "
+                              "one credential, so unset one of them")
+        key_given = (self.github_app_private_key is not None
+                     or self.github_app_private_key_path is not None)
+        if self.github_app_id is None:
+            if key_given or self.github_app_installation_id is not None:
+                raise ConfigError("GITHUB_APP_PRIVATE_KEY(_PATH) or GITHUB_APP_INSTALLATION_ID "
+                                  "is set without GITHUB_APP_ID: set the app's id too")
+            return
+        if self.github_app_private_key is not None and self.github_app_private_key_path:
+            raise ConfigError("GITHUB_APP_PRIVATE_KEY and GITHUB_APP_PRIVATE_KEY_PATH are both "
+                              "set: give the key one way")
+        if not key_given:
+            raise ConfigError("GITHUB_APP_ID is set without its key: set GITHUB_APP_PRIVATE_KEY "
+                              "(the PEM text) or GITHUB_APP_PRIVATE_KEY_PATH (the .pem file)")
+        if self.github_token is not None and not self.github_org:
+            raise ConfigError("a GitHub App and GITHUB_TOKEN together need GITHUB_ORG: an "
+                              "installation and a token would list different repositories")
+        from gofap_assets.github.app_auth import GitHubAppError, load_private_key
+
+        try:
+            load_private_key(self.github_app_key_text(), self.github_app_key_variable)
+        except GitHubAppError as exc:
+            raise ConfigError(str(exc).removeprefix("GitHub: ")) from None
+
+    @property
+    def github_app_key_variable(self) -> str:
+        return ("GITHUB_APP_PRIVATE_KEY_PATH" if self.github_app_private_key_path
+                else "GITHUB_APP_PRIVATE_KEY")
+
+    def github_app_key_text(self) -> str:
+        """The app's PEM key, from the variable or the file; `\\n` escapes become newlines."""
+        if self.github_app_private_key is not None:
+            return self.github_app_private_key.get_secret_value().replace("\\n", "\n")
+        path = self.github_app_private_key_path
+        assert path is not None
+        try:
+            return path.expanduser().read_text()
+        except OSError as exc:
+            raise ConfigError(f"GITHUB_APP_PRIVATE_KEY_PATH={path}: cannot read the key "
+                              f"({exc.strerror or type(exc).__name__})") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"GITHUB_APP_PRIVATE_KEY_PATH={path} is not a PEM text file"
+                              ) from None
+
+    @property
+    def github_tokens(self) -> list[str]:
+        from gofap_assets.github.client import split_tokens
+
+        return split_tokens(self.github_token.get_secret_value() if self.github_token else None)
+
     @property
     def github_enabled(self) -> bool:
-        return self.github_token is not None
+        return bool(self.github_tokens) or self.github_app_id is not None
+
+    @property
+    def github_credentials(self) -> str:
+        """Which kind of GitHub credential is configured, without any secret."""
+        kinds = []
+        if self.github_app_id is not None:
+            installation = self.github_app_installation_id
+            kinds.append(f"GitHub App {self.github_app_id} (installation "
+                         f"{installation or 'on ' + (self.github_org or 'its only account')})")
+        tokens = len(self.github_tokens)
+        if tokens:
+            kinds.append(f"a pool of {tokens} tokens" if tokens > 1
+                         else "a personal access token")
+        return " + ".join(kinds) or "none"
 
     @property
     def linear_enabled(self) -> bool:
-        return self.linear_api_key is not None
+        return self.linear_api_key is not None or self.linear_oauth_token is not None
+
+    @property
+    def linear_credentials(self) -> str:
+        if self.linear_oauth_token is not None:
+            return "an OAuth access token (Bearer)"
+        return "a personal API key" if self.linear_api_key is not None else "none"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":

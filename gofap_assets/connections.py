@@ -45,21 +45,64 @@ def _failure(service: str, endpoint: str, exc: Exception) -> ConnectionResult:
                             details=(redact(text),))
 
 
+def github_client(settings: Settings, *, max_rate_limit_wait: float) -> GitHubClient:
+    """A client over every configured GitHub credential (tokens and the App), as a sync has."""
+    from gofap_assets.github.app_auth import GitHubAppInstallation
+
+    app = None
+    if settings.github_app_id is not None:
+        app = GitHubAppInstallation(
+            settings.github_app_id, settings.github_app_key_text(),
+            installation_id=settings.github_app_installation_id, org=settings.github_org,
+            key_variable=settings.github_app_key_variable)
+    token = settings.github_token.get_secret_value() if settings.github_token else None
+    return GitHubClient.create(
+        token=token, app=app, api_url=settings.github_api_url, org=settings.github_org,
+        rate_limit_reserve=settings.github_rate_limit_reserve,
+        timeout=settings.timeout_seconds, max_retries=settings.max_retries,
+        max_rate_limit_wait=max_rate_limit_wait)
+
+
+def budget_lines(client: GitHubClient) -> list[str]:
+    """Per credential (masked): the budget left and when it resets, and what this run spent."""
+    lines = []
+    for row in client.http.account():
+        if row["rejected"]:
+            lines.append(f"{row['credential']}: REJECTED (401)")
+            continue
+        left = "budget unknown" if row["remaining"] is None else (
+            f"{row['remaining']}" + (f" of {row['limit']}" if row["limit"] else "") + " left")
+        reset = f", resets {row['reset']}" if row["reset"] else ""
+        lines.append(f"{row['credential']}: {left}{reset}")
+    return lines
+
+
 def check_github(settings: Settings) -> ConnectionResult:
     endpoint = settings.github_api_url
-    if settings.github_token is None:
+    if not settings.github_enabled:
         return ConnectionResult("github", configured=False, endpoint=endpoint,
-                                details=("GITHUB_TOKEN is unset",))
-    client = GitHubClient.create(
-        token=settings.github_token.get_secret_value(), api_url=endpoint,
-        org=settings.github_org, timeout=settings.timeout_seconds,
-        max_retries=settings.max_retries, max_rate_limit_wait=MAX_RATE_LIMIT_WAIT_SECONDS)
+                                details=("GITHUB_TOKEN is unset (and no GITHUB_APP_ID)",))
     details: list[str] = []
     try:
-        user = client.http.request("GET", "user")
-        scopes = user.headers.get("x-oauth-scopes")
-        if scopes is not None:
-            details.append(f"token scopes: {scopes or '(none)'}")
+        client = github_client(settings, max_rate_limit_wait=MAX_RATE_LIMIT_WAIT_SECONDS)
+    except Exception as exc:  # a key that does not load is one row of the report
+        return _failure("github", endpoint, exc)
+    try:
+        account = None
+        if client.app is not None:
+            info = client.app.info()
+            expiry = f"{info.expires_at:%Y-%m-%d %H:%M:%SZ}" if info.expires_at else "unknown"
+            details.append(f"app {info.app}, installation {info.installation_id}"
+                           + (f" on {info.account}" if info.account else "")
+                           + f"; installation token expires {expiry}")
+            account = f"app {info.app}"
+        if settings.github_tokens:
+            user = client.http.request("GET", "user")
+            scopes = user.headers.get("x-oauth-scopes")
+            if scopes is not None:
+                details.append(f"token scopes: {scopes or '(none)'}")
+            account = user.data.get("login") if account is None else (
+                f"{account} + {user.data.get('login')}")
         organization = None
         if settings.github_org:
             try:
@@ -68,16 +111,23 @@ def check_github(settings: Settings) -> ConnectionResult:
                 if exc.status != 404:
                     raise
                 return ConnectionResult(
-                    "github", configured=True, account=user.data.get("login"), endpoint=endpoint,
+                    "github", configured=True, account=account, endpoint=endpoint,
                     details=(f"GITHUB_ORG={settings.github_org}: no such organization, or the "
-                             "token cannot see it",))
+                             "credential cannot see it",))
             organization = org.get("login") or settings.github_org
+        elif client.app_only:
+            details.append("GITHUB_ORG unset: syncing the installation's repositories")
         else:
             details.append("GITHUB_ORG unset: syncing the token owner's repositories")
+        client.http.learn_budgets(force=True)
+        details += budget_lines(client)
+        known = [r["remaining"] for r in client.http.account()
+                 if isinstance(r["remaining"], int) and not r["rejected"]]
+        remaining = sum(known) if known else client.http.stats.rate_limit_remaining
         return ConnectionResult(
-            "github", configured=True, ok=True, account=user.data.get("login"),
+            "github", configured=True, ok=True, account=account,
             organization=organization, endpoint=endpoint,
-            rate_limit_remaining=client.http.stats.rate_limit_remaining, details=tuple(details))
+            rate_limit_remaining=remaining, details=tuple(details))
     except Exception as exc:  # every failure is one row of the report, never a traceback
         return _failure("github", endpoint, exc)
     finally:
@@ -86,11 +136,13 @@ def check_github(settings: Settings) -> ConnectionResult:
 
 def check_linear(settings: Settings) -> ConnectionResult:
     endpoint = settings.linear_api_url
-    if settings.linear_api_key is None:
+    if not settings.linear_enabled:
         return ConnectionResult("linear", configured=False, endpoint=endpoint,
                                 details=("LINEAR_API_KEY is unset",))
     client = LinearClient.create(
-        api_key=settings.linear_api_key.get_secret_value(), api_url=endpoint,
+        api_key=settings.linear_api_key.get_secret_value() if settings.linear_api_key else None,
+        oauth_token=(settings.linear_oauth_token.get_secret_value()
+                     if settings.linear_oauth_token else None), api_url=endpoint,
         workspace_id=settings.linear_workspace_id, timeout=settings.timeout_seconds,
         max_retries=settings.max_retries, max_rate_limit_wait=MAX_RATE_LIMIT_WAIT_SECONDS)
     try:
@@ -102,7 +154,7 @@ def check_linear(settings: Settings) -> ConnectionResult:
     account = info.user_name or info.user_id
     if info.email:
         account = f"{account} <{info.email}>"
-    details = []
+    details = [f"credential: {settings.linear_credentials}"]
     if info.complexity_remaining is not None:
         details.append(f"complexity left: {info.complexity_remaining}")
     if settings.linear_workspace_id:

@@ -9,6 +9,7 @@ listing marks what disappeared.
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import ValidationError
@@ -52,6 +53,8 @@ class PartitionOutcome:
     complete: bool = False
     error: str | None = None
     note: str | None = None
+    deferred_until: datetime | None = None
+    """The rate-limit budget ran out before the partition finished: resume it from then on."""
 
 
 def describe_invalid(exc: Exception) -> str:

@@ -20,6 +20,12 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
         "warehouse": WarehouseResource(database_url=database_url),
         "github": GitHubResource(
             token=_secret(settings.github_token, "GITHUB_TOKEN"),
+            app_id=settings.github_app_id,
+            app_private_key=_secret(settings.github_app_private_key, "GITHUB_APP_PRIVATE_KEY"),
+            app_private_key_path=(str(settings.github_app_private_key_path)
+                                  if settings.github_app_private_key_path else None),
+            app_installation_id=settings.github_app_installation_id,
+            rate_limit_reserve=settings.github_rate_limit_reserve,
             org=settings.github_org,
             api_url=settings.github_api_url,
             max_retries=settings.max_retries,
@@ -29,6 +35,7 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
         ),
         "linear": LinearResource(
             api_key=_secret(settings.linear_api_key, "LINEAR_API_KEY"),
+            oauth_token=_secret(settings.linear_oauth_token, "LINEAR_OAUTH_TOKEN"),
             workspace_id=settings.linear_workspace_id,
             api_url=settings.linear_api_url,
             max_retries=settings.max_retries,

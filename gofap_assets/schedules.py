@@ -11,6 +11,7 @@ from datetime import datetime
 import dagster as dg
 
 from gofap_assets.lib.scheduling import (
+    PARTITIONED_DATA_TYPES,
     SERVICE_TAG,
     listing_keys,
     partition_ranges,
@@ -52,12 +53,32 @@ health_checks_job = dg.define_asset_job(
 )
 
 
+def due_deferrals(warehouse: Warehouse, service: str,
+                  now: datetime) -> tuple[bool, set[str]] | None:
+    """What the rate-limit budget deferred and may go on by `now`: (the listing?, partition
+    keys), or None when nothing is due."""
+    if not warehouse.schema_ready():
+        return None
+    partitioned = PARTITIONED_DATA_TYPES[service]
+    listing, keys = False, set()
+    for (data_type, key), until in warehouse.deferred_partitions(service).items():
+        if until > now:
+            continue
+        if data_type in partitioned:
+            keys.add(key)
+        else:
+            listing = True
+    return (listing, keys) if listing or keys else None
+
+
 def sync_tick(context: dg.ScheduleEvaluationContext, service: str,
               warehouse: Warehouse) -> dg.SkipReason | list[dg.RunRequest]:
     """The run requests for one tick of `service`'s schedule, or why there are none."""
     now: datetime = context.scheduled_execution_time or utcnow()
-    reason = service_state(warehouse, service).skip_reason(now)
-    if reason is not None:
+    state = service_state(warehouse, service)
+    reason = state.skip_reason(now)
+    due = due_deferrals(warehouse, service, now) if state.inactive_reason() is None else None
+    if reason is not None and due is None:
         return dg.SkipReason(reason)
     in_flight = runs_in_flight(context.instance, service, now)
     if in_flight:
@@ -66,10 +87,18 @@ def sync_tick(context: dg.ScheduleEvaluationContext, service: str,
     plan = PLANS[service]
     stamp = now.strftime("%Y%m%dT%H%M%SZ")
     tags = {SERVICE_TAG: service, TRIGGER_TAG: "schedule"}
-    requests = [dg.RunRequest(run_key=f"{service}-{stamp}-listing",
-                              asset_selection=listing_keys(plan), tags=tags)]
+    listing_due, deferred = due if due is not None else (False, set())
+    requests = []
+    if reason is None or listing_due:
+        requests.append(dg.RunRequest(run_key=f"{service}-{stamp}-listing",
+                                      asset_selection=listing_keys(plan), tags=tags))
     keys = context.instance.get_dynamic_partitions(plan.partitions)
-    for number, (first, last) in enumerate(partition_ranges(keys)):
+    # What a spent budget deferred goes first; the rest only when the interval is up.
+    ranges = list(partition_ranges(keys, deferred)) if deferred else []
+    if reason is None:
+        ranges += partition_ranges(keys, set(keys) - deferred) if deferred else \
+            partition_ranges(keys)
+    for number, (first, last) in enumerate(ranges):
         requests.append(dg.RunRequest(
             run_key=f"{service}-{stamp}-partitions-{number}",
             asset_selection=partitioned_keys(plan),

@@ -85,6 +85,18 @@ class ServiceSync:
         return self.skipped is not None or (all(r.ok for r in self.runs)
                                             and not self.failed_checks)
 
+    @property
+    def deferred(self) -> int:
+        """Partitions the rate-limit budget stopped (not failures): the next sync resumes them."""
+        return sum(int(str(r.metadata.get("partitions_deferred") or 0)) for r in self.runs)
+
+    @property
+    def deferred_until(self) -> str | None:
+        """When the earliest deferred partition can go on (UTC, ISO 8601)."""
+        times = [str(r.metadata["deferred_until"]) for r in self.runs
+                 if r.metadata.get("deferred_until")]
+        return min(times) if times else None
+
 
 def open_instance() -> dg.DagsterInstance:
     """The instance at DAGSTER_HOME when set, so runs show in the UI; otherwise a throwaway one.
@@ -174,9 +186,11 @@ def sync_service(defs: dg.Definitions, service: str, *, full: bool = False,
                    tags=tags)
     report.runs += _summaries(listing, plan.listing_assets)
     _record_checks(report, listing)
-    if not report.runs[0].ok:
+    if not report.runs[0].ok or report.deferred:
+        # Without a fresh listing every partition would fail the same way; with the budget
+        # spent on the listing, every one would only be deferred.
         report.seconds = time.monotonic() - started
-        return report  # without a fresh listing, every partition would fail the same way
+        return report
     keys = instance.get_dynamic_partitions(plan.partitions)
     if keys:
         for selection in (plan.partitioned_assets, plan.later_assets):

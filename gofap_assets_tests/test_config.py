@@ -75,3 +75,66 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
         main(["sync", "--service", "jira"])
     assert info.value.code == 2
+
+
+def _pem() -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(serialization.Encoding.PEM,
+                             serialization.PrivateFormat.TraditionalOpenSSL,
+                             serialization.NoEncryption()).decode()
+
+
+@pytest.mark.parametrize(("env", "named"), [
+    ({"GITHUB_APP_ID": "123"}, "GITHUB_APP_ID is set without its key"),
+    ({"GITHUB_APP_PRIVATE_KEY": "x"}, "without GITHUB_APP_ID"),
+    ({"GITHUB_APP_ID": "123", "GITHUB_APP_PRIVATE_KEY": "x",
+      "GITHUB_APP_PRIVATE_KEY_PATH": "/k.pem"}, "both set"),
+    ({"GITHUB_APP_ID": "123", "GITHUB_APP_PRIVATE_KEY_PATH": "/no/such/key.pem"},
+     "GITHUB_APP_PRIVATE_KEY_PATH=/no/such/key.pem: cannot read the key"),
+    ({"GITHUB_APP_ID": "123", "GITHUB_APP_PRIVATE_KEY": "ghp_not_a_key"},
+     "GITHUB_APP_PRIVATE_KEY is not a PEM private key"),
+    ({"GITHUB_APP_ID": "123", "GITHUB_APP_PRIVATE_KEY": "-----BEGIN RSA PRIVATE KEY-----\nAAAA\n"
+      "-----END RSA PRIVATE KEY-----"}, "GITHUB_APP_PRIVATE_KEY holds no usable PEM"),
+    ({"GOFAP_GITHUB_RATE_LIMIT_RESERVE": "-1"}, "GOFAP_GITHUB_RATE_LIMIT_RESERVE"),
+    ({"GITHUB_APP_INSTALLATION_ID": "abc"}, "GITHUB_APP_INSTALLATION_ID"),
+])
+def test_github_app_settings_that_cannot_work_name_the_variable(env: dict[str, str],
+                                                                named: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env(env)
+    assert named in str(info.value)
+    assert "ghp_not_a_key" not in str(info.value)
+
+
+def test_an_app_and_a_pool_of_tokens_are_one_configuration() -> None:
+    pem = _pem()
+    with pytest.raises(ConfigError, match="need GITHUB_ORG"):
+        Settings.from_env({"GITHUB_APP_ID": "Iv23li1", "GITHUB_APP_PRIVATE_KEY": pem,
+                           "GITHUB_TOKEN": "ghp_a"})
+    settings = Settings.from_env({
+        "GITHUB_APP_ID": "Iv23li1", "GITHUB_APP_PRIVATE_KEY": pem.replace("\n", "\\n"),
+        "GITHUB_TOKEN": "ghp_a, ghp_b,,ghp_a", "GITHUB_ORG": "acme",
+        "GOFAP_GITHUB_RATE_LIMIT_RESERVE": "500"})
+    assert settings.github_enabled and settings.github_tokens == ["ghp_a", "ghp_b"]
+    assert settings.github_rate_limit_reserve == 500
+    assert settings.github_app_key_text() == pem
+    assert settings.github_credentials == ("GitHub App Iv23li1 (installation on acme) + a pool "
+                                           "of 2 tokens")
+    assert pem.splitlines()[1] not in repr(settings)
+    assert Settings.from_env({"GITHUB_TOKEN": " , "}).github_enabled is False
+
+
+def test_config_info_masks_the_key_and_says_which_credentials(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    pem = _pem()
+    monkeypatch.setenv("GITHUB_APP_ID", "987")
+    monkeypatch.setenv("GITHUB_APP_PRIVATE_KEY", pem)
+    monkeypatch.setenv("GITHUB_APP_INSTALLATION_ID", "42")
+    monkeypatch.setenv("LINEAR_OAUTH_TOKEN", "lin_oauth_secret_value_123456")
+    assert main(["config-info"]) == 0
+    out = capsys.readouterr().out
+    assert "GitHub App 987 (installation 42)" in out and "OAuth access token" in out
+    assert pem.splitlines()[1] not in out and "lin_oauth_secret_value_123456" not in out

@@ -23,6 +23,9 @@ VIEWER = {"data": {"viewer": {"id": "u-1", "name": "Ada", "email": "ada@example.
 
 
 def github_ok(router: respx.MockRouter) -> respx.Route:
+    router.get(f"{GITHUB_API}/rate_limit").mock(return_value=httpx.Response(200, json={
+        "resources": {"core": {"limit": 5000, "remaining": 4998, "reset": 1_900_000_000,
+                               "used": 2, "resource": "core"}}}))
     router.get(f"{GITHUB_API}/orgs/{ORG}").mock(return_value=httpx.Response(
         200, json={"login": ORG, "id": 7}, headers={"x-ratelimit-remaining": "4998"}))
     return router.get(f"{GITHUB_API}/user").mock(return_value=httpx.Response(
@@ -47,6 +50,7 @@ def test_both_services_report_who_they_are_and_the_rate_limit_left(
     assert (github_result.account, github_result.organization) == ("octo-bot", ORG)
     assert github_result.rate_limit_remaining == 4998
     assert "repo, read:org" in github_result.as_row()["details"]
+    assert "token#1: 4998 of 5000 left, resets 2030-03-17T17:46:40Z" in github_result.details
     assert user.calls[0].request.headers["authorization"] == f"Bearer {TOKEN}"
     assert linear_result.ok and linear_result.account == "Ada <ada@example.gov>"
     assert linear_result.organization == "gofap" and linear_result.rate_limit_remaining == 1499

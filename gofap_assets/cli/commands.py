@@ -87,6 +87,8 @@ def config_info(_args: argparse.Namespace) -> int:
     _print_frame(rows)
     print(f"\nlinear: {'configured' if settings.linear_enabled else 'not configured'}; "
           f"github: {'configured' if settings.github_enabled else 'not configured'}")
+    print(f"linear credential: {settings.linear_credentials}; "
+          f"github credentials: {settings.github_credentials}")
     return EXIT_OK
 
 
@@ -138,6 +140,10 @@ def sync(args: argparse.Namespace) -> int:
             print(f"  integrity checks FAILED: {', '.join(report.failed_checks)}")
         if report.warnings:
             print(f"  health warnings: {', '.join(report.warnings)}")
+        if report.deferred:
+            print(f"  {report.deferred} partition(s) deferred: the rate-limit budget is spent "
+                  f"until {report.deferred_until}; the rest follows at the next sync after "
+                  "that (scheduled syncs resume them first)")
         print(f"{service}: {'done' if report.ok else 'finished with failures'} in "
               f"{report.seconds:.1f}s", flush=True)
     return EXIT_PARTIAL if failed else EXIT_OK
@@ -205,6 +211,7 @@ def status(args: argparse.Namespace) -> int:
             "success_rate": row["success_count"] / runs if runs else None,
             "quarantined": warehouse.quarantine_count(service),
             "health": _health(row, settings.sync_interval_minutes),
+            "deferred": _deferred(warehouse, service),
             **_last_error(row),
         })
     if args.format == "json":
@@ -221,10 +228,11 @@ def status(args: argparse.Namespace) -> int:
         "success_rate": "-" if row["success_rate"] is None else f"{row['success_rate']:.0%}",
         "quarantined": row["quarantined"],
         "health": row["health"],
+        "deferred": row["deferred"],
         "last_error": _error_cell(row),
     } for row in rows]
     columns = ["service", "configured", "enabled", "interval_min", "last_sync", "last_success",
-               "rows_now", "rows_written", "success_rate", "quarantined", "health",
+               "rows_now", "rows_written", "success_rate", "quarantined", "health", "deferred",
                "last_error"]
     width = max((len(row["last_error"]) for row in table), default=0)
     for row in table:  # pandas right-aligns text; a sentence reads from the left
@@ -244,6 +252,14 @@ def _iso(value: Any) -> str:
     if isinstance(value, datetime):
         return value.isoformat().replace("+00:00", "Z")
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _deferred(warehouse: Warehouse, service: str) -> str:
+    """Partitions waiting for the rate-limit budget, and from when (UTC) they can go on."""
+    waiting = warehouse.deferred_partitions(service)
+    if not waiting:
+        return ""
+    return f"{len(waiting)} until {_when(min(waiting.values()))}"
 
 
 def _when(moment: datetime | None) -> str:

@@ -60,7 +60,8 @@ def github_repositories(
         return listing.outcome
 
     return run_listing(context, service=SERVICE, work=work, warehouse=store,
-                       stats=client.http.stats, extra=lambda: changes)
+                       stats=client.http.stats, extra=lambda: changes,
+                       deferred_listing=("repository", client.org or "*"))
 
 
 RepositoryWork = Callable[[GitHubClient, Warehouse, str, bool], PartitionOutcome]

@@ -29,7 +29,7 @@ from gofap_assets.github.models import (
     review_comment_record,
     review_record,
 )
-from gofap_assets.http import ApiResponse, MalformedResponseError
+from gofap_assets.http import ApiError, ApiResponse, BudgetExhaustedError, MalformedResponseError
 from gofap_assets.ingest import Page, PartitionOutcome, ingest_pages
 from gofap_assets.warehouse import CursorUpdate, Record, Warehouse
 from gofap_assets.warehouse.schema import imported_data
@@ -123,6 +123,14 @@ def _items(response: ApiResponse) -> list[Any]:
     return response.data
 
 
+def _repository_items(response: ApiResponse) -> list[Any]:
+    """`GET /installation/repositories` wraps its page in `{total_count, repositories}`."""
+    data = response.data
+    if isinstance(data, dict) and isinstance(data.get("repositories"), list):
+        return data["repositories"]
+    return _items(response)
+
+
 def sync_repository_endpoint(client: GitHubClient, warehouse: Warehouse, endpoint: Endpoint,
                              repo: str, *, full: bool = False) -> PartitionOutcome:
     """Bring one repository's listing up to date; with `full`, also mark what vanished."""
@@ -137,37 +145,57 @@ def sync_repository_endpoint(client: GitHubClient, warehouse: Warehouse, endpoin
     etag = state.etag if not full and state.etag_url == request_key else None
     outcome = PartitionOutcome(SOURCE, endpoint.data_type, repo)
 
+    # A listing the rate-limit budget interrupted goes on after its last committed page, with
+    # the cursor its first page set (a full sync reads everything, so it starts over).
+    resume = state.resume_url if not full else None
+
     def pages() -> Iterator[Page]:
         new_cursor, first_etag, saw_new = cursor, None, False
+        if resume:
+            new_cursor, saw_new = state.resume_cursor or cursor, True
         accept = frozenset(endpoint.empty_statuses)
-        for number, response in enumerate(client.pages(path, params, etag=etag,
-                                                       accept_statuses=accept)):
-            if response.not_modified:
-                outcome.not_modified = outcome.complete = True
-                return
-            if response.status in endpoint.empty_statuses:
-                outcome.note = endpoint.empty_statuses[response.status]
-                yield Page([], last=True, cursor=CursorUpdate(cursor, None, None, full))
-                return
-            items = _items(response)
-            if number == 0:
-                new_cursor = format_cursor(listing_started(response) - CURSOR_OVERLAP)
-                first_etag = response.etag
-            last = "next" not in response.links
-            if endpoint.stop_at_cursor and cursor and any(_updated_before(i, cursor)
-                                                          for i in items):
-                items = [i for i in items if not _updated_before(i, cursor)]
-                last = True
-            saw_new = saw_new or bool(items)
-            update = None
-            if last:
-                # With nothing new the request stays the same next time, so its ETag can answer
-                # 304; moving the cursor would only change the URL.
-                kept = new_cursor if saw_new or full else cursor
-                update = CursorUpdate(kept, first_etag, request_key, full)
-            yield Page(items, last=last, cursor=update)
-            if last:
-                return
+        listing = (client.pages(resume, None, accept_statuses=accept) if resume else
+                   client.pages(path, params, etag=etag, accept_statuses=accept))
+        committed_next: str | None = None  # the `next` link of the last committed page
+        try:
+            for number, response in enumerate(listing):
+                if response.not_modified:
+                    outcome.not_modified = outcome.complete = True
+                    return
+                if response.status in endpoint.empty_statuses:
+                    outcome.note = endpoint.empty_statuses[response.status]
+                    yield Page([], last=True, cursor=CursorUpdate(cursor, None, None, full))
+                    return
+                items = _items(response)
+                if number == 0 and not resume:
+                    new_cursor = format_cursor(listing_started(response) - CURSOR_OVERLAP)
+                    first_etag = response.etag
+                last = "next" not in response.links
+                if endpoint.stop_at_cursor and cursor and any(_updated_before(i, cursor)
+                                                              for i in items):
+                    items = [i for i in items if not _updated_before(i, cursor)]
+                    last = True
+                saw_new = saw_new or bool(items)
+                update = None
+                if last:
+                    # With nothing new the request stays the same next time, so its ETag can
+                    # answer 304; moving the cursor would only change the URL.
+                    kept = new_cursor if saw_new or full else cursor
+                    update = CursorUpdate(kept, first_etag, request_key, full)
+                yield Page(items, last=last, cursor=update)
+                if last:
+                    return
+                committed_next = response.links["next"]  # resumed here: the page is written
+        except BudgetExhaustedError:
+            if committed_next and not full:
+                warehouse.record_resume_point(SOURCE, endpoint.data_type, repo,
+                                              url=committed_next, cursor=new_cursor)
+            raise
+        except ApiError:
+            if resume and committed_next is None:  # a stale link: start over next time
+                warehouse.record_resume_point(SOURCE, endpoint.data_type, repo, url=None,
+                                              cursor=None)
+            raise
 
     return ingest_pages(warehouse, outcome, pages(), lambda raw: endpoint.mapper(raw, repo),
                         reconcile="partition" if full else None)
@@ -252,7 +280,7 @@ def sync_repositories(client: GitHubClient, warehouse: Warehouse, *,
     def pages() -> Iterator[Page]:
         for response in client.pages(path, params):
             last = "next" not in response.links
-            yield Page(_items(response), last=last,
+            yield Page(_repository_items(response), last=last,
                        cursor=CursorUpdate(None, full_sync=full) if last else None)
 
     def mapper(raw: dict[str, Any]) -> Record:

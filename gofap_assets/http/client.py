@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from gofap_assets.http.credentials import BudgetHeaders, Credential, CredentialPool
 from gofap_assets.http.errors import (
     ApiError,
     AuthenticationError,
@@ -52,6 +53,8 @@ class RequestStats:
     retries: int = 0
     rate_limit_waits: int = 0
     rate_limit_remaining: int | None = None
+    credentials: Callable[[], list[dict[str, object]]] = field(default=list, repr=False)
+    """Per-credential accounting of the client's pool (masked names), for metadata."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, **deltas: int) -> None:
@@ -94,8 +97,16 @@ class ApiResponse:
         return self.headers.get("etag")
 
 
+BudgetProbe = Callable[["ApiClient", Credential], None]
+"""Learns one credential's budget afresh (GitHub: `GET /rate_limit`, which costs nothing)."""
+
+
 class ApiClient:
-    """One service's HTTP session. Safe to share between threads."""
+    """One service's HTTP session. Safe to share between threads.
+
+    With `credentials`, every request goes out on the pool's choice (see `CredentialPool`);
+    without, `headers` carry the authentication as given.
+    """
 
     def __init__(
         self,
@@ -104,6 +115,10 @@ class ApiClient:
         *,
         headers: Mapping[str, str] | None = None,
         secrets: tuple[str, ...] = (),
+        credentials: tuple[Credential, ...] = (),
+        budget_headers: BudgetHeaders | None = None,
+        rate_limit_reserve: int = 0,
+        budget_probe: BudgetProbe | None = None,
         timeout: float = 30.0,
         max_retries: int = 3,
         backoff_base: float = 0.5,
@@ -129,6 +144,15 @@ class ApiClient:
         self._auth_hint = auth_hint
         self._sleep = sleep
         self._random = random.Random()
+        self.pool = CredentialPool(
+            service, credentials, headers=budget_headers, reserve=rate_limit_reserve,
+            max_wait=max_rate_limit_wait, hint=auth_hint, sleep=sleep,
+            on_wait=lambda: self.stats.add(rate_limit_waits=1)) if credentials else None
+        self._budget_probe = budget_probe
+        self.stats.credentials = self.account
+        self._probed = not (self.pool is not None and budget_probe is not None
+                            and (len(self.pool) > 1 or rate_limit_reserve > 0))
+        self._probe_lock = threading.Lock()
         limits = httpx.Limits(max_connections=max_connections,
                               max_keepalive_connections=max_connections)
         self._http = httpx.Client(
@@ -158,35 +182,54 @@ class ApiClient:
         json_body: Any = None,
         etag: str | None = None,
         accept_statuses: frozenset[int] = frozenset(),
+        authorization: str | None = None,
     ) -> ApiResponse:
         """Send one logical request, retrying what is transient, and parse its JSON.
 
         `url` is relative to the base URL or absolute (a `Link` target). Statuses in
         `accept_statuses` are returned rather than raised, for callers that give them a meaning
         (GitHub's 409 on an empty repository). A 304 answer to `etag` returns `data=None`.
+        `authorization` bypasses the credential pool (a GitHub App's JWT requests).
         """
         headers = {"If-None-Match": etag} if etag else {}
         url = url.lstrip("/") if not url.startswith(("http://", "https://")) else url
+        if authorization is None and not self._probed:
+            self.learn_budgets()
         attempt = 0
         rate_limit_waits = 0
+        renewed = False
         while True:
+            credential = self._authorize(headers, authorization)
             try:
-                response = self._http.request(method, url, params=params, json=json_body,
-                                              headers=headers)
+                try:
+                    response = self._http.request(method, url, params=params, json=json_body,
+                                                  headers=headers)
+                except BaseException:
+                    self._release(credential, None)
+                    raise
+                self._release(credential, response)
                 self.stats.add(requests=1)
                 self._observe(response)
                 wait = self._rate_limit_rule(response) if self._rate_limit_rule else None
                 if wait is not None:
                     rate_limit_waits += 1
-                    self._wait_for_rate_limit(wait, rate_limit_waits, response)
+                    self._rate_limited(wait, rate_limit_waits, response, credential)
                     continue
+                if response.status_code == 401 and credential is not None:
+                    if not renewed and credential.renew(headers["Authorization"]):
+                        renewed = True
+                        continue
+                    error = self._error(response, credential)
+                    assert self.pool is not None
+                    self.pool.reject(credential, str(error))
+                    raise error
                 if response.status_code in RETRYABLE_STATUSES or response.status_code == 429:
                     raise _Transient(f"HTTP {response.status_code}", response)
                 if response.status_code == 304:
                     self.stats.add(not_modified=1)
                     return self._answer(response, None)
                 if response.status_code >= 400 and response.status_code not in accept_statuses:
-                    raise self._error(response)
+                    raise self._error(response, credential)
                 return self._answer(response, self._parse(response))
             except (_Transient, *TRANSIENT_ERRORS, _MalformedBody) as exc:
                 attempt += 1
@@ -197,6 +240,47 @@ class ApiClient:
                 log.warning("%s: %s on %s; retry %d/%d in %.2fs", self.service,
                             _describe(exc), _path(url), attempt, self._max_retries, delay)
                 self._sleep(delay)
+
+    def _authorize(self, headers: dict[str, str], authorization: str | None) -> Credential | None:
+        """Put this attempt's `Authorization` in `headers`; the pool's credential, if any."""
+        if authorization is not None:
+            headers["Authorization"] = authorization
+            return None
+        if self.pool is None:
+            return None
+        credential = self.pool.acquire()
+        try:
+            headers["Authorization"] = credential.authorization()
+        except BaseException:
+            self.pool.release(credential, None, None)
+            raise
+        return credential
+
+    def _release(self, credential: Credential | None, response: httpx.Response | None) -> None:
+        if credential is not None and self.pool is not None:
+            self.pool.release(credential, response.headers if response is not None else None,
+                              response.status_code if response is not None else None)
+
+    def learn_budgets(self, *, force: bool = False) -> None:
+        """Each credential's budget as it is now, never remembered from an earlier run: once per
+        client (a run) before its first request where there is a choice to make (several
+        credentials, or a reserve to keep), or on demand with `force`."""
+        with self._probe_lock:
+            if self._probed and not force:
+                return
+            if self.pool is None or self._budget_probe is None:
+                self._probed = True
+                return
+            for credential in self.pool.credentials:
+                try:
+                    self._budget_probe(self, credential)
+                except AuthenticationError as exc:
+                    self.pool.reject(credential, str(exc))
+            self._probed = True
+
+    def account(self) -> list[dict[str, object]]:
+        """Per-credential accounting (masked names), for metadata and `test-connections`."""
+        return self.pool.accounting() if self.pool is not None else []
 
     def _parse(self, response: httpx.Response) -> Any:
         if not response.content:
@@ -216,6 +300,20 @@ class ApiClient:
             value = response.headers.get(self._remaining_header)
             if value is not None and value.isdigit():
                 self.stats.observe_remaining(int(value))
+
+    def _rate_limited(self, wait: RateLimitWait, count: int, response: httpx.Response,
+                      credential: Credential | None) -> None:
+        """A pooled credential sits out and the pool picks again; otherwise wait here."""
+        if credential is None or self.pool is None:
+            self._wait_for_rate_limit(wait, count, response)
+            return
+        if count > max(self._max_retries, 1) + 2 + len(self.pool):
+            raise RateLimitedError(
+                self.service, f"{wait.reason}; still rate-limited after {count} answers",
+                status=response.status_code, url=_path(str(response.url)))
+        log.warning("%s: %s on %s; it sits out %.1fs", self.service, wait.reason,
+                    credential.name, max(0.0, wait.seconds))
+        self.pool.pause(credential, wait.seconds)
 
     def _wait_for_rate_limit(self, wait: RateLimitWait, count: int,
                              response: httpx.Response) -> None:
@@ -238,12 +336,15 @@ class ApiClient:
         ceiling = min(self._backoff_cap, self._backoff_base * 2 ** (attempt - 1))
         return ceiling / 2 + self._random.uniform(0, ceiling / 2)
 
-    def _error(self, response: httpx.Response) -> ApiError:
+    def _error(self, response: httpx.Response,
+               credential: Credential | None = None) -> ApiError:
         message = _error_message(response)
         url = _path(str(response.url))
         if response.status_code == 401:
+            hint = (self.pool.hint_for(credential) if self.pool is not None and credential
+                    else self._auth_hint)
             return AuthenticationError(
-                self.service, f"rejected the credential: {message}; {self._auth_hint}",
+                self.service, f"rejected the credential: {message}; {hint}",
                 status=401, url=url)
         return ApiError(self.service, message, status=response.status_code, url=url)
 

@@ -1,5 +1,7 @@
 """Error types raised at the HTTP boundary, each with a message an operator can act on."""
 
+from datetime import datetime
+
 from gofap_assets.logs import redact
 
 
@@ -30,3 +32,13 @@ class RetriesExhaustedError(ApiError):
 
 class MalformedResponseError(ApiError):
     """The body was not the JSON the API promises, even after retrying."""
+
+
+class BudgetExhaustedError(RateLimitedError):
+    """Every credential has spent its rate limit until `until` (UTC), later than the caller may
+    wait: the sync stops here and defers the rest to then. Not a failure."""
+
+    def __init__(self, service: str, until: datetime, message: str) -> None:
+        self.until = until
+        super().__init__(service, f"rate-limit budget exhausted until "
+                         f"{until:%Y-%m-%dT%H:%M:%SZ}: {message}")

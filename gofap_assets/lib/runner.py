@@ -10,10 +10,11 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 import dagster as dg
 
-from gofap_assets.http import ApiError, RequestStats
+from gofap_assets.http import ApiError, BudgetExhaustedError, RequestStats
 from gofap_assets.ingest import PartitionOutcome
 from gofap_assets.lib.scheduling import service_state
 from gofap_assets.logs import get_logger, redact
@@ -30,6 +31,8 @@ def _guarded(work: Work, key: str, source: str, data_type: str) -> PartitionOutc
         return work(key)
     except WarehouseError:
         raise
+    except BudgetExhaustedError as exc:
+        return PartitionOutcome(source, data_type, key, deferred_until=exc.until)
     except ApiError as exc:
         return PartitionOutcome(source, data_type, key, error=str(exc))
     except Exception as exc:  # one partition's surprise must not lose the others' work
@@ -64,9 +67,23 @@ def request_metadata(stats: RequestStats, before: dict[str, int | None]) -> dict
         return int(after[name] or 0) - int(before[name] or 0)
 
     remaining = after["rate_limit_remaining"]
-    return {"requests": spent("requests"), "not_modified_304": spent("not_modified"),
-            "retries": spent("retries"), "rate_limit_waits": spent("rate_limit_waits"),
-            "rate_limit_remaining": remaining if remaining is not None else -1}
+    metadata: dict[str, object] = {
+        "requests": spent("requests"), "not_modified_304": spent("not_modified"),
+        "retries": spent("retries"), "rate_limit_waits": spent("rate_limit_waits"),
+        "rate_limit_remaining": remaining if remaining is not None else -1}
+    credentials = stats.credentials()
+    if credentials:
+        metadata["credentials"] = dg.MetadataValue.json(credentials)
+    return metadata
+
+
+def deferral_metadata(outcomes: Sequence[PartitionOutcome]) -> dict[str, object]:
+    """How many partitions wait for the budget, and from when the earliest can go on."""
+    until = [o.deferred_until for o in outcomes if o.deferred_until is not None]
+    if not until:
+        return {"partitions_deferred": 0}
+    return {"partitions_deferred": len(until),
+            "deferred_until": min(until).strftime("%Y-%m-%dT%H:%M:%SZ")}
 
 
 def recent_rows_preview(warehouse: Warehouse, source: str, data_type: str) -> dg.MetadataValue:
@@ -96,12 +113,27 @@ def run_listing(
     warehouse: Warehouse,
     stats: RequestStats,
     extra: Callable[[], Mapping[str, object]] = dict,
+    deferred_listing: tuple[str, str] | None = None,
 ) -> dg.MaterializeResult:
-    """Run an unpartitioned listing and record the attempt in `sync_status`, either way."""
+    """Run an unpartitioned listing and record the attempt in `sync_status`, either way.
+
+    `deferred_listing` is the (data_type, partition_key) under which `sync_partitions` records
+    a listing the rate-limit budget stopped (default: the asset's name and `*`)."""
     before = stats.snapshot()
     try:
         with sync_lock(context, warehouse, service):
             outcome = work()
+    except BudgetExhaustedError as exc:
+        # Not a failure: the listing is read again, first thing, once the budget is back.
+        data_type, key = deferred_listing or (context.asset_key.path[-1][:32], "*")
+        warehouse.record_partition_deferred(service, data_type, key, until=exc.until)
+        warehouse.record_service_run(service, items=0, error=None)
+        _progress(context, f"{data_type}: deferred until {_utc(exc.until)} (rate-limit "
+                           "budget exhausted)", warning=True)
+        outcome = PartitionOutcome(service, data_type, key, deferred_until=exc.until)
+        return dg.MaterializeResult(metadata={
+            **_result_metadata(warehouse, service, data_type, outcome.counts),
+            **request_metadata(stats, before), **deferral_metadata([outcome])})
     except Exception as exc:
         warehouse.record_service_run(service, items=0, error=redact(str(exc)))
         raise
@@ -109,7 +141,7 @@ def run_listing(
     _progress(context, f"{outcome.data_type}: {_summary(outcome)}")
     return dg.MaterializeResult(metadata={
         **_result_metadata(warehouse, service, outcome.data_type, outcome.counts),
-        **request_metadata(stats, before), **extra(),
+        **request_metadata(stats, before), **deferral_metadata([]), **extra(),
         # The service's switch, interval, last sync and success rate, where operators look.
         **service_state(warehouse, service).metadata()})
 
@@ -134,6 +166,7 @@ def run_partitions(
     before = stats.snapshot()
     started = time.monotonic()
     outcomes: list[PartitionOutcome] = []
+    keys = resume_order(warehouse, service, data_type, keys)
     with sync_lock(context, warehouse, service), \
             ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(keys)))) as pool:
         futures = [pool.submit(_guarded, work, key, service, data_type) for key in keys]
@@ -141,10 +174,18 @@ def run_partitions(
             for done, future in enumerate(as_completed(futures), start=1):
                 outcome = future.result()
                 outcomes.append(outcome)
-                warehouse.record_partition_result(service, data_type, outcome.partition_key,
-                                                  items=outcome.counts.written,
-                                                  error=outcome.error)
-                status = f"failed: {outcome.error}" if outcome.error else _summary(outcome)
+                if outcome.deferred_until is not None:
+                    warehouse.record_partition_deferred(
+                        service, data_type, outcome.partition_key, until=outcome.deferred_until,
+                        items=outcome.counts.written)
+                    status = (f"deferred until {_utc(outcome.deferred_until)} (rate-limit "
+                              "budget exhausted)")
+                else:
+                    warehouse.record_partition_result(service, data_type,
+                                                      outcome.partition_key,
+                                                      items=outcome.counts.written,
+                                                      error=outcome.error)
+                    status = f"failed: {outcome.error}" if outcome.error else _summary(outcome)
                 if outcome.error or len(keys) <= 20 or done % max(1, len(keys) // 20) == 0:
                     _progress(context, f"[{done}/{len(keys)}] {data_type} "
                                        f"{outcome.partition_key}: {status}")
@@ -159,15 +200,21 @@ def run_partitions(
         **_result_metadata(warehouse, service, data_type, totals),
         "partitions": len(keys),
         "partitions_failed": len(failures),
+        **deferral_metadata(outcomes),
         **request_metadata(stats, before),
         "duration_seconds": round(time.monotonic() - started, 3),
         **extra(),
     }
     error = "; ".join(f"{o.partition_key}: {o.error}" for o in failures[:10]) or None
     warehouse.record_service_run(service, items=totals.written, error=error)
+    deferred = [o for o in outcomes if o.deferred_until is not None]
+    if deferred:
+        _progress(context, f"{len(deferred)} of {len(keys)} {data_type} partitions deferred "
+                           f"until {metadata['deferred_until']}: the rate-limit budget is spent; "
+                           "the next sync resumes them first", warning=True)
     if failures:
         for outcome in outcomes:
-            if not outcome.error and len(keys) > 1:
+            if not outcome.error and outcome.deferred_until is None and len(keys) > 1:
                 context.log_event(dg.AssetMaterialization(
                     asset_key=context.asset_key, partition=outcome.partition_key,
                     metadata=outcome.counts.as_metadata()))
@@ -176,6 +223,21 @@ def run_partitions(
             metadata={**metadata, "failed_partitions": ", ".join(o.partition_key
                                                                    for o in failures)})
     return dg.MaterializeResult(metadata=metadata)
+
+
+def resume_order(warehouse: Warehouse, service: str, data_type: str,
+                 keys: Sequence[str]) -> list[str]:
+    """Partitions a spent budget deferred go first, soonest due first; the rest keep order."""
+    deferred = {key: until for (_t, key), until in
+                warehouse.deferred_partitions(service, [data_type]).items()}
+    if not deferred:
+        return list(keys)
+    waiting = sorted((k for k in keys if k in deferred), key=lambda k: (deferred[k], k))
+    return waiting + [k for k in keys if k not in deferred]
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _progress(context: dg.AssetExecutionContext, message: str, *, warning: bool = False) -> None:

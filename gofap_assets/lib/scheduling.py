@@ -23,7 +23,9 @@ SERVICE_TAG = "gofap/service"
 MAX_PARTITIONS_PER_RUN = 100
 """A tick for thousands of repositories becomes tens of runs, not thousands."""
 CREDENTIALS = {"github": "GITHUB_TOKEN", "linear": "LINEAR_API_KEY"}
-PARTITIONED_DATA_TYPES = {"github": ("issue", "pull_request", "commit"),
+PARTITIONED_DATA_TYPES = {"github": ("issue", "pull_request", "commit", "issue_comment",
+                                     "pull_request_review", "review_comment", "label",
+                                     "milestone", "release"),
                           "linear": ("issue", "comment", "cycle", "workflow_state")}
 """The `sync_partitions.data_type`s each service's partitioned assets record per partition."""
 IN_FLIGHT = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.STARTING,

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from gofap_assets.http import ApiClient, AuthenticationError, MalformedResponseError
+from gofap_assets.http import ApiClient, AuthenticationError, MalformedResponseError, StaticToken
 from gofap_assets.linear.errors import (
     AUTH_HINT,
     SERVICE,
@@ -37,6 +37,7 @@ from gofap_assets.logs import get_logger
 log = get_logger("linear")
 
 DEFAULT_API_URL = "https://api.linear.app/graphql"
+OAUTH_HINT = "check LINEAR_OAUTH_TOKEN (an OAuth access token, sent as 'Bearer')"
 _GRAPHQL_ERROR_STATUSES = frozenset({400, 403})
 """Statuses whose body is a GraphQL error document to classify, rather than a bare HTTP error."""
 
@@ -96,24 +97,38 @@ class LinearClient:
         self._auth_error: AuthenticationError | None = None
         self._workspace_checked = False
         self._halvings = 0
+        self.auth_hint = AUTH_HINT
 
     @classmethod
-    def create(cls, *, api_key: str, api_url: str = DEFAULT_API_URL,
+    def create(cls, *, api_key: str | None = None, oauth_token: str | None = None,
+               api_url: str = DEFAULT_API_URL,
                workspace_id: str | None = None, page_size: int = MAX_PAGE_SIZE,
                timeout: float = 30.0, max_retries: int = 3, max_rate_limit_wait: float = 900.0,
                max_connections: int = 16, backoff_base: float = 0.5,
                transport: httpx.BaseTransport | None = None,
                sleep: Callable[[float], None] = time.sleep) -> "LinearClient":
+        """With a personal key (sent as is) or an OAuth token (sent as `Bearer`). A RATELIMITED
+        answer pauses the credential; one longer than `max_rate_limit_wait` stops the sync
+        with `BudgetExhaustedError`, as on GitHub."""
+        if oauth_token:
+            credential = StaticToken("oauth token", oauth_token, scheme="Bearer", kind="oauth")
+            hint = OAUTH_HINT
+        elif api_key:
+            credential = StaticToken("api key", api_key, scheme=None, kind="key")
+            hint = AUTH_HINT
+        else:
+            raise ValueError("Linear needs LINEAR_API_KEY or LINEAR_OAUTH_TOKEN")
         http = ApiClient(
             SERVICE, api_url,
-            headers={"Authorization": api_key, "Content-Type": "application/json",
-                     "User-Agent": "gofap-data-import"},
-            secrets=(api_key,), timeout=timeout, max_retries=max_retries,
+            headers={"Content-Type": "application/json", "User-Agent": "gofap-data-import"},
+            credentials=(credential,), timeout=timeout, max_retries=max_retries,
             max_rate_limit_wait=max_rate_limit_wait, rate_limit_rule=linear_rate_limit,
-            remaining_header="x-ratelimit-requests-remaining", auth_hint=AUTH_HINT,
+            remaining_header="x-ratelimit-requests-remaining", auth_hint=hint,
             transport=transport, max_connections=max_connections, backoff_base=backoff_base,
             sleep=sleep)
-        return cls(http, api_url, page_size=page_size, workspace_id=workspace_id)
+        client = cls(http, api_url, page_size=page_size, workspace_id=workspace_id)
+        client.auth_hint = hint
+        return client
 
     def close(self) -> None:
         self.http.close()
@@ -152,7 +167,7 @@ class LinearClient:
         errors = parse_errors(payload)
         if any(e.authentication for e in errors):
             self._auth_error = AuthenticationError(
-                SERVICE, f"rejected the API key: {describe(errors)}; {AUTH_HINT}",
+                SERVICE, f"rejected the credential: {describe(errors)}; {self.auth_hint}",
                 status=response.status, url=url)
             raise self._auth_error
         if any(e.too_complex for e in errors):

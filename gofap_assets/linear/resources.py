@@ -10,9 +10,12 @@ from gofap_assets.linear.queries import MAX_PAGE_SIZE
 
 
 class LinearResource(ApiClientResource):
-    """Linear GraphQL access for one personal API key; the httpx client lives for one run."""
+    """Linear GraphQL access with a personal API key or an OAuth access token; the httpx client
+    lives for one run."""
 
     api_key: str | None = Field(default=None, description="Personal API key (LINEAR_API_KEY)")
+    oauth_token: str | None = Field(default=None, description="OAuth access token, sent as "
+                                    "Bearer (LINEAR_OAUTH_TOKEN)")
     workspace_id: str | None = Field(
         default=None, description="Expected workspace id or URL key (LINEAR_WORKSPACE_ID); "
         "a key from another workspace is refused")
@@ -25,13 +28,15 @@ class LinearResource(ApiClientResource):
 
     @property
     def configured(self) -> bool:
-        return bool(self.api_key)
+        return bool(self.api_key or self.oauth_token)
 
     def build_client(self, transport: httpx.BaseTransport | None = None) -> LinearClient:
-        if not self.api_key:
-            raise ServiceNotConfigured("Linear is not configured: set LINEAR_API_KEY")
+        if not self.configured:
+            raise ServiceNotConfigured("Linear is not configured: set LINEAR_API_KEY or "
+                                       "LINEAR_OAUTH_TOKEN")
         return LinearClient.create(
-            api_key=self.api_key, api_url=self.api_url, workspace_id=self.workspace_id,
+            api_key=self.api_key, oauth_token=self.oauth_token, api_url=self.api_url,
+            workspace_id=self.workspace_id,
             page_size=self.page_size, timeout=self.timeout_seconds,
             max_retries=self.max_retries,
             max_rate_limit_wait=self.max_rate_limit_wait_seconds,

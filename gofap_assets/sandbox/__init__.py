@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from types import TracebackType
 
 from gofap_assets.sandbox.faults import FaultProfile
-from gofap_assets.sandbox.github import GitHubApp, GitHubWorld
+from gofap_assets.sandbox.github import GitHubApp, GitHubWorld, SandboxGitHubAppIdentity
 from gofap_assets.sandbox.linear import LinearApp, LinearWorld
 from gofap_assets.sandbox.server import SandboxServer, SandboxStats
 
@@ -26,11 +26,17 @@ class SandboxEnv:
     github_org: str
     linear_api_url: str
     linear_api_key: str
+    github_app_id: str | None = None
+    github_app_private_key: str | None = None
+    """With an emulated GitHub App: its id and PEM key replace the token."""
 
     def as_environ(self) -> dict[str, str]:
+        github = ({"GITHUB_APP_ID": self.github_app_id,
+                   "GITHUB_APP_PRIVATE_KEY": self.github_app_private_key or ""}
+                  if self.github_app_id else {"GITHUB_TOKEN": self.github_token})
         return {
             "GITHUB_API_URL": self.github_api_url,
-            "GITHUB_TOKEN": self.github_token,
+            **github,
             "GITHUB_ORG": self.github_org,
             "LINEAR_API_URL": self.linear_api_url,
             "LINEAR_API_KEY": self.linear_api_key,
@@ -43,10 +49,16 @@ class Sandbox:
     def __init__(self, scale: str = "small", seed: int = 1, *,
                  github: GitHubWorld | None = None, linear: LinearWorld | None = None,
                  faults: FaultProfile | None = None, latency_ms: float = 0.0,
-                 port: int = 0) -> None:
+                 port: int = 0, github_tokens: int = 1, github_app: bool = False) -> None:
+        """`github_tokens` > 1 serves a pool (GITHUB_TOKEN comma-separated, each with its own
+        budget); `github_app` emulates a GitHub App installed on the world's organization."""
         self.github = github if github is not None else GitHubWorld.scaled(scale, seed)
         self.linear = linear if linear is not None else LinearWorld.scaled(scale, seed)
-        apps = {"/github": GitHubApp(self.github, token=GITHUB_TOKEN),
+        self.github_tokens = [GITHUB_TOKEN] + [f"{GITHUB_TOKEN[:-3]}{n:03d}"
+                                               for n in range(1, github_tokens)]
+        self.github_app = SandboxGitHubAppIdentity(self.github.org) if github_app else None
+        apps = {"/github": GitHubApp(self.github, token=GITHUB_TOKEN,
+                                     tokens=self.github_tokens[1:], app=self.github_app),
                 "/linear": LinearApp(self.linear, api_key=LINEAR_API_KEY)}
         self.server = SandboxServer(apps, faults=faults, latency_ms=latency_ms, port=port)
 
@@ -61,9 +73,13 @@ class Sandbox:
     @property
     def env(self) -> SandboxEnv:
         url = self.server.url
-        return SandboxEnv(github_api_url=f"{url}/github", github_token=GITHUB_TOKEN,
+        app = self.github_app
+        return SandboxEnv(github_api_url=f"{url}/github",
+                          github_token=",".join(self.github_tokens),
                           github_org=self.github.org, linear_api_url=f"{url}/linear/graphql",
-                          linear_api_key=LINEAR_API_KEY)
+                          linear_api_key=LINEAR_API_KEY,
+                          github_app_id=str(app.app_id) if app else None,
+                          github_app_private_key=app.private_key_pem if app else None)
 
     def expected_rows(self) -> Iterator[object]:
         yield from self.github.expected_rows()

@@ -111,7 +111,15 @@ sync_partitions = sa.Table(
     sa.Column("items_synced", sa.BigInteger, nullable=False, default=0),
     sa.Column("last_error", sa.Text),
     sa.Column("last_error_at", UtcDateTime),
+    sa.Column("deferred_until", UtcDateTime,
+              comment="the rate-limit budget ran out: the next sync resumes this partition first"),
+    sa.Column("resume_url", sa.Text,
+              comment="the next page of a listing the budget interrupted, read from there on"),
+    sa.Column("resume_cursor", sa.String(64), comment="the cursor that listing will commit"),
 )
+
+ADDED_COLUMNS = {"sync_partitions": ("deferred_until", "resume_url", "resume_cursor")}
+"""Columns newer than their tables: `create_schema` adds them to an older warehouse."""
 
 import_errors = sa.Table(
     "import_errors",

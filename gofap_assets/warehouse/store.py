@@ -26,6 +26,7 @@ from gofap_assets.warehouse.records import (
     encode_json,
 )
 from gofap_assets.warehouse.schema import (
+    ADDED_COLUMNS,
     SUPERSEDED_INDEXES,
     import_errors,
     imported_data,
@@ -52,6 +53,9 @@ class PartitionState:
     cursor: str | None
     etag: str | None
     etag_url: str | None
+    resume_url: str | None = None
+    """Where a listing the rate-limit budget interrupted goes on (its next page's link)."""
+    resume_cursor: str | None = None
 
 
 def normalise_url(url: str) -> str:
@@ -159,6 +163,7 @@ class Warehouse:
                 index.create(conn, checkfirst=True)
             for name in SUPERSEDED_INDEXES:
                 conn.exec_driver_sql(f"DROP INDEX IF EXISTS {name}")
+            _add_missing_columns(conn)
             create_views(conn)
             for service in SERVICES:
                 conn.execute(self._insert(sync_status).values(service=service, enabled=True)
@@ -167,7 +172,11 @@ class Warehouse:
     def schema_ready(self) -> bool:
         """Every table exists (a warehouse made by an older release lacks the newer ones)."""
         with self._reading() as conn:
-            return set(metadata.tables) <= set(sa.inspect(conn).get_table_names())
+            inspector = sa.inspect(conn)
+            if not set(metadata.tables) <= set(inspector.get_table_names()):
+                return False
+            return not any(set(names) - {c["name"] for c in inspector.get_columns(table)}
+                           for table, names in ADDED_COLUMNS.items())
 
     # -- the upsert path ---------------------------------------------------------------------
 
@@ -201,7 +210,8 @@ class Warehouse:
                 if etag is not None and len(etag) > _ETAG_LIMIT:
                     etag = None  # only an optimisation: a server's oversized one is dropped
                 values: dict[str, Any] = {"cursor": batch.cursor.cursor, "etag": etag,
-                                          "etag_url": batch.cursor.etag_url}
+                                          "etag_url": batch.cursor.etag_url,
+                                          "resume_url": None, "resume_cursor": None}
                 if batch.cursor.full_sync:
                     values["last_full_sync_at"] = now
                 self._upsert_partition(conn, batch.source, batch.data_type,
@@ -426,7 +436,7 @@ class Warehouse:
 
     def partition_state(self, source: str, data_type: str, partition_key: str) -> PartitionState:
         t = sync_partitions.c
-        query = sa.select(t.cursor, t.etag, t.etag_url).where(
+        query = sa.select(t.cursor, t.etag, t.etag_url, t.resume_url, t.resume_cursor).where(
             t.source == source, t.data_type == data_type, t.partition_key == partition_key)
         with self._reading() as conn:
             row = conn.execute(query).first()
@@ -435,7 +445,7 @@ class Warehouse:
     def record_partition_result(self, source: str, data_type: str, partition_key: str, *,
                                 items: int, error: str | None) -> None:
         now = utcnow()
-        values: dict[str, Any] = {"last_sync_at": now}
+        values: dict[str, Any] = {"last_sync_at": now, "deferred_until": None}
         if error is None:
             values["last_success_at"] = now
         else:
@@ -443,6 +453,34 @@ class Warehouse:
         with self._writing() as conn:
             self._upsert_partition(conn, source, data_type, partition_key, values,
                                    add_items=items)
+
+    def record_partition_deferred(self, source: str, data_type: str, partition_key: str, *,
+                                  until: datetime, items: int = 0) -> None:
+        """The rate-limit budget ran out before this partition finished: resume it after
+        `until`. Its cursor stays where the committed rows put it."""
+        with self._writing() as conn:
+            self._upsert_partition(conn, source, data_type, partition_key,
+                                   {"last_sync_at": utcnow(), "deferred_until": until},
+                                   add_items=items)
+
+    def record_resume_point(self, source: str, data_type: str, partition_key: str, *,
+                            url: str | None, cursor: str | None) -> None:
+        """Where an interrupted listing goes on (the link after its last committed page), and
+        the cursor it commits at its end; `url=None` forgets it (the listing starts over)."""
+        with self._writing() as conn:
+            self._upsert_partition(conn, source, data_type, partition_key,
+                                   {"resume_url": url, "resume_cursor": cursor})
+
+    def deferred_partitions(self, source: str, data_types: Sequence[str] | None = None
+                            ) -> dict[tuple[str, str], datetime]:
+        """(data_type, partition_key) -> until when, for every partition waiting on a budget."""
+        t = sync_partitions.c
+        query = sa.select(t.data_type, t.partition_key, t.deferred_until).where(
+            t.source == source, t.deferred_until.is_not(None))
+        if data_types is not None:
+            query = query.where(t.data_type.in_(list(data_types)))
+        with self._reading() as conn:
+            return {(row[0], row[1]): row[2] for row in conn.execute(query)}
 
     def record_service_run(self, service: str, *, items: int, error: str | None) -> None:
         """Count one sync attempt of a service (an asset materialization) in `sync_status`."""
@@ -556,6 +594,19 @@ class Warehouse:
         except sa.exc.OperationalError as exc:
             raise WarehouseError(f"warehouse unreachable ({_masked(self.url)}): "
                                  f"{exc.orig or exc}") from exc
+
+
+def _add_missing_columns(conn: Connection) -> None:
+    """Add the columns a warehouse made by an older release lacks (nullable, so no backfill)."""
+    inspector = sa.inspect(conn)
+    for table_name, names in ADDED_COLUMNS.items():
+        present = {c["name"] for c in inspector.get_columns(table_name)}
+        for name in names:
+            if name in present:
+                continue
+            column = metadata.tables[table_name].c[name]
+            kind = column.type.compile(dialect=conn.dialect)
+            conn.execute(sa.text(f'ALTER TABLE "{table_name}" ADD COLUMN "{name}" {kind}'))
 
 
 def _older(incoming: datetime | None, held: datetime | None) -> bool:

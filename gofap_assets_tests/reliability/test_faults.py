@@ -170,8 +170,6 @@ RUN_OUT = "persisted after 0 retries (MAX_RETRIES)"
                  marks=pytest.mark.postgres),
     ("dropped", {"MAX_RETRIES": "0"}, RUN_OUT, "partitions", "sqlite"),
     ("truncated", {"MAX_RETRIES": "0"}, RUN_OUT, "partitions", "sqlite"),
-    ("primary", {"GOFAP_MAX_RATE_LIMIT_WAIT_SECONDS": "0"}, "primary rate limit exhausted",
-     "partitions", "sqlite"),
 ])
 def test_when_retries_run_out_the_sync_fails_by_name_and_the_next_one_completes(
         request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
@@ -206,6 +204,37 @@ def test_when_retries_run_out_the_sync_fails_by_name_and_the_next_one_completes(
 
         server.faults = FaultProfile.named(profile, 4, **QUICK)  # the usual, lower rate
         apply_env(monkeypatch, github_env(server, world, database_url, MAX_RETRIES="8"))
+        assert main(["sync", "--service", "github"]) == 0, capsys.readouterr().out
+    assert github_differences(database_url, world) == {}
+    assert duplicate_identities(database_url) == []
+
+
+def test_a_rate_limit_longer_than_the_wait_defers_cleanly_and_the_next_sync_completes(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A primary limit whose reset is further than GOFAP_MAX_RATE_LIMIT_WAIT_SECONDS is not a
+    failure: the partitions it stops are deferred (exit 0) and the next sync completes."""
+    database_url = f"sqlite:///{tmp_path / 'warehouse.db'}"
+    world = small_world(5, repos=2)
+    seed = _seed_sparing_the_listing(0.3)
+    faults = FaultProfile.named("primary", seed, **{**QUICK, "primary_exhaustion": 0.3})
+    with github_sandbox(world, faults=faults) as server:
+        apply_env(monkeypatch, github_env(server, world, database_url,
+                                          GOFAP_MAX_RATE_LIMIT_WAIT_SECONDS="0"))
+        assert main(["sync", "--service", "github"]) == 0
+        out = capsys.readouterr().out
+        assert "FAILED" not in out and "partition(s) deferred" in out
+        engine = sa.create_engine(database_url)
+        with engine.connect() as conn:
+            deferred = conn.execute(sa.text(
+                "SELECT COUNT(*) FROM sync_partitions WHERE deferred_until IS NOT NULL")).scalar()
+            failures = conn.execute(sa.text(
+                "SELECT failure_count FROM sync_status WHERE service = 'github'")).scalar()
+        engine.dispose()
+        assert deferred and failures == 0
+
+        server.faults = FaultProfile.named("primary", 4, **QUICK)  # the usual, lower rate
+        apply_env(monkeypatch, github_env(server, world, database_url))
         assert main(["sync", "--service", "github"]) == 0, capsys.readouterr().out
     assert github_differences(database_url, world) == {}
     assert duplicate_identities(database_url) == []

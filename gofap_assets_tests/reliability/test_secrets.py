@@ -120,3 +120,96 @@ def test_plain_http_to_a_remote_host_is_refused_unless_allowed(
     assert main(["config-info"]) == 0
     text = _everything(capfd)
     assert "http://github.example.com/api/v3" in text and GITHUB_TOKEN not in text
+
+
+class EchoingEveryCredential:
+    """A GitHub that quotes the Authorization header back: in the issues listing's 403 (an
+    installation token or a pool's token), and in a 401 from `GET /app` (the app's JWT) once
+    `reject_jwt` is set."""
+
+    def __init__(self, inner: GitHubApp) -> None:
+        self.inner, self.world = inner, inner.world
+        self.reject_jwt = False
+        self.quoted: list[str] = []
+
+    def handle(self, request: Request) -> Any:
+        quoted = request.headers.get("authorization")
+        if request.path.endswith("/issues") or (self.reject_jwt and request.path == "/app"):
+            status = 401 if request.path == "/app" else 403
+            self.quoted.append((quoted or "").removeprefix("Bearer "))
+            body = {"message": f"credential {quoted} is not allowed here"}
+            return Response(status, json.dumps(body).encode(),
+                            {"content-type": "application/json"})
+        return self.inner.handle(request)
+
+
+def _stored(url: str) -> list[str]:
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        rows = [str(row) for table in sa.inspect(conn).get_table_names()
+                for row in conn.execute(sa.text(f'SELECT * FROM "{table}"'))]
+    engine.dispose()
+    return rows
+
+
+def _dagster_storage(home: Path) -> str:
+    return "".join(p.read_bytes().decode("latin-1") for p in home.rglob("*") if p.is_file())
+
+
+def test_app_keys_minted_tokens_and_jwts_never_show_even_when_echoed(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        capfd: pytest.CaptureFixture[str]) -> None:
+    from gofap_assets.sandbox.github import SandboxGitHubAppIdentity
+
+    world = small_world(83)
+    identity = SandboxGitHubAppIdentity(world.org)
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    log, home, key_file = tmp_path / "gofap.log", tmp_path / "dagster_home", tmp_path / "a.pem"
+    key_file.write_text(identity.private_key_pem)
+    app = EchoingEveryCredential(GitHubApp(world, token=GITHUB_TOKEN, app=identity))
+    with SandboxServer({"/github": app}) as server:
+        apply_env(monkeypatch, {
+            "GITHUB_API_URL": f"{server.url}/github", "GITHUB_ORG": world.org,
+            "GITHUB_APP_ID": str(identity.app_id), "DATABASE_URL": url,
+            "GITHUB_APP_PRIVATE_KEY": identity.private_key_pem, "LOG_LEVEL": "DEBUG",
+            "LOG_FILE": str(log), "DAGSTER_HOME": str(home)})
+        assert main(["sync", "--service", "github"]) == 1
+        assert main(["test-connections"]) == 0
+        app.reject_jwt = True
+        assert main(["test-connections"]) == 1
+        assert main(["status"]) == 0
+    text = _everything(capfd, log)
+    assert "is not allowed here" in text and "do not belong to the same app" in text
+    minted = [m.token for m in identity.minted]
+    assert minted and all(len(token) > 40 for token in minted)
+    key_lines = identity.private_key_pem.strip().splitlines()[1:-1]
+    assert any(q.count(".") == 2 for q in app.quoted), "a JWT was echoed"
+    secrets = [*minted, *identity.jwts, *app.quoted, *key_lines]
+    stored = "\n".join(_stored(url))
+    assert "is not allowed here" in stored
+    storage = _dagster_storage(home)
+    for secret in secrets:
+        assert secret not in text and secret not in stored and secret not in storage
+
+
+def test_every_token_of_a_pool_is_redacted(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                           capfd: pytest.CaptureFixture[str]) -> None:
+    world = small_world(84)
+    pool = [f"ghp_POOL{n}secret0token0that0must0never0show{n:02d}" for n in range(3)]
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    log = tmp_path / "gofap.log"
+    app = EchoingEveryCredential(GitHubApp(world, token=pool[0], tokens=pool[1:]))
+    with SandboxServer({"/github": app}) as server:
+        apply_env(monkeypatch, {
+            "GITHUB_API_URL": f"{server.url}/github", "GITHUB_ORG": world.org,
+            "GITHUB_TOKEN": " , ".join([*pool, "ghp_not0a0valid0token0but0secret0all0same"]),
+            "DATABASE_URL": url, "LOG_LEVEL": "DEBUG", "LOG_FILE": str(log)})
+        assert main(["config-info"]) == 0
+        assert main(["test-connections"]) == 0
+        assert main(["sync", "--service", "github"]) == 1
+    text = _everything(capfd, log)
+    assert "a pool of 4 tokens" in text and "token#4: REJECTED (401)" in text
+    assert "is not allowed here" in text
+    stored = "\n".join(_stored(url))
+    for secret in [*pool, "ghp_not0a0valid0token0but0secret0all0same"]:
+        assert secret not in text and secret not in stored

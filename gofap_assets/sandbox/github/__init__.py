@@ -2,6 +2,7 @@
 emulator that serves it (`GitHubApp`)."""
 
 from gofap_assets.sandbox.github.app import GitHubApp
+from gofap_assets.sandbox.github.auth import SandboxGitHubAppIdentity
 from gofap_assets.sandbox.github.world import SCALES, ExpectedRow, GitHubWorld
 
-__all__ = ["SCALES", "ExpectedRow", "GitHubApp", "GitHubWorld"]
+__all__ = ["SCALES", "ExpectedRow", "GitHubApp", "GitHubWorld", "SandboxGitHubAppIdentity"]

@@ -13,13 +13,14 @@ import itertools
 import math
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote, urlencode
 
 from gofap_assets.sandbox.app import Request, Response
 from gofap_assets.sandbox.github import activity as act
+from gofap_assets.sandbox.github.auth import JwtRejected, SandboxGitHubAppIdentity
 from gofap_assets.sandbox.github.generate import BLOCKED, DMCA, EMPTY, VANISHED, RepoMeta, sha
 from gofap_assets.sandbox.github.render import Renderer, dumps, iso, node_id
 from gofap_assets.sandbox.github.world import GitHubWorld
@@ -57,9 +58,16 @@ class _Budget:
         self.used = 0
         self.reset = math.ceil(time.time() + window)
 
+        self.lowest = limit
+        """The least `remaining` this budget ever reported: how close a client came to 0."""
+
     def roll(self) -> None:
         if time.time() >= self.reset:
             self.used, self.reset = 0, math.ceil(time.time() + self.window)
+
+    def spend(self) -> None:
+        self.used += 1
+        self.lowest = min(self.lowest, self.remaining)
 
     @property
     def remaining(self) -> int:
@@ -77,10 +85,18 @@ class GitHubApp:
 
     def __init__(self, world: GitHubWorld, token: str = "sandbox-github-token", *,
                  rate_limit: int = 1_000_000, rate_limit_window: float = 3600.0,
-                 cache_bytes: int = 128 << 20) -> None:
+                 cache_bytes: int = 128 << 20, tokens: Sequence[str] = (),
+                 app: SandboxGitHubAppIdentity | None = None,
+                 rate_limits: Mapping[str, int] | None = None) -> None:
+        """`tokens` are further valid personal tokens (a pool); `app` emulates a GitHub App
+        whose installation tokens share one budget (`installation:<id>`); `rate_limits` gives
+        a budget key (a token, or `installation:<id>`) its own limit."""
         self.world = world
         self.token = token
+        self.tokens = frozenset((token, *tokens))
+        self.app = app
         self.rate_limit = rate_limit
+        self.rate_limits = dict(rate_limits or {})
         self.rate_limit_window = rate_limit_window
         self.renderer = Renderer(world, cache_bytes=cache_bytes)
         self._budgets: dict[str, _Budget] = {}
@@ -89,19 +105,80 @@ class GitHubApp:
 
     # -- the seam -------------------------------------------------------------------------
 
-    def handle(self, request: Request) -> Response:
+    def budget(self, key: str) -> _Budget:
+        """The primary rate limit of a token, or of `installation:<id>`."""
+        with self._lock:
+            return self._budget(key)
+
+    def _budget(self, key: str) -> _Budget:
+        budget = self._budgets.get(key)
+        if budget is None:
+            budget = self._budgets[key] = _Budget(self.rate_limits.get(key, self.rate_limit),
+                                                  self.rate_limit_window)
+        return budget
+
+    def _credential(self, request: Request, segments: list[str]) -> str | Response:
+        """The budget key of the request's credential, or the 401 GitHub would answer."""
         token = _token(request.headers.get("authorization", ""))
         if token is None:
             return ApiError(401, "Requires authentication").response
-        if token != self.token:
-            return ApiError(401, "Bad credentials").response
+        if token in self.tokens:
+            return token
+        if self.app is not None:
+            try:
+                installation = self.app.installation_of(token)
+            except JwtRejected:
+                return ApiError(401, "Bad credentials").response
+            if installation is not None:
+                return f"installation:{installation}"
+        return ApiError(401, "Bad credentials").response
+
+    def _app_endpoint(self, request: Request, segments: list[str]) -> Response | None:
+        """The JWT-authenticated endpoints (`/app...`, an org's installation), or None."""
+        app_route = segments[:1] == ["app"] or (len(segments) == 3 and segments[0] == "orgs"
+                                                and segments[2] == "installation")
+        if not app_route:
+            return None
+        if self.app is None:
+            return ApiError(401, "A JSON web token could not be decoded").response
+        token = _token(request.headers.get("authorization", "")) or ""
+        try:
+            self.app.verify(token)
+        except JwtRejected as exc:
+            return ApiError(401, str(exc)).response
+        api, app = request.base_url, self.app
+        org_id = self.world.organization.id
+        match (request.method, segments):
+            case ("GET", ["app"]):
+                return _json(app.app_json(api))
+            case ("GET", ["app", "installations"]):
+                return _json([app.installation_json(api, org_id)] if app.installed else [])
+            case ("GET", ["orgs", org, "installation"]):
+                if not app.installed or org.lower() != app.account.lower():
+                    return ApiError(404, "Not Found", docs=f"{DOCS}/apps/apps#get-an-"
+                                    "organization-installation-for-the-authenticated-app").response
+                return _json(app.installation_json(api, org_id))
+            case ("POST", ["app", "installations", installation, "access_tokens"]):
+                if not app.installed or installation != str(app.installation_id):
+                    return ApiError(404, "Not Found").response
+                return Response(201, dumps(app.token_json(app.mint())),
+                                {"content-type": JSON_TYPE})
+        return ApiError(404, "Not Found").response
+
+    def handle(self, request: Request) -> Response:
+        segments = [unquote(s) for s in request.path.strip("/").split("/") if s]
+        app_answer = self._app_endpoint(request, segments)
+        if app_answer is not None:
+            return app_answer
+        credential = self._credential(request, segments)
+        if isinstance(credential, Response):
+            return credential
+        token = credential
         version = request.headers.get("x-github-api-version", DEFAULT_API_VERSION)
         if version not in API_VERSIONS:
             return ApiError(400, f"Invalid API version provided: {version}").response
-        segments = [unquote(s) for s in request.path.strip("/").split("/") if s]
         with self._lock:
-            budget = self._budgets.setdefault(token, _Budget(self.rate_limit,
-                                                             self.rate_limit_window))
+            budget = self._budget(token)
             budget.roll()
             exhausted = segments != ["rate_limit"] and budget.remaining == 0
             limit_headers = budget.headers()
@@ -110,7 +187,12 @@ class GitHubApp:
         try:
             if request.method not in ("GET", "HEAD"):
                 raise ApiError(404, "Not Found")
-            response = self._route(request, segments)
+            if segments == ["installation", "repositories"]:
+                response = self._installation_repositories(request, token)
+            elif segments == ["rate_limit"]:
+                response = _json(self._rate_limit_overview(budget))
+            else:
+                response = self._route(request, segments)
         except ApiError as error:
             response = error.response
         if response.status == 200:
@@ -122,7 +204,7 @@ class GitHubApp:
                                                "cache-control": response.headers["cache-control"]})
         with self._lock:
             if response.status != 304 and segments != ["rate_limit"]:
-                budget.used += 1  # conditional hits and /rate_limit are free, as on GitHub
+                budget.spend()  # conditional hits and /rate_limit are free, as on GitHub
             response.headers.update(budget.headers())
         response.headers.update({
             "x-github-api-version-selected": version,
@@ -136,9 +218,7 @@ class GitHubApp:
     def rate_limited(self, request: Request, kind: str, seconds: float) -> Response | None:
         """GitHub's two rate-limit answers, for the server's fault injection."""
         with self._lock:
-            budget = self._budgets.setdefault(self.token, _Budget(self.rate_limit,
-                                                                  self.rate_limit_window))
-            headers = budget.headers()
+            headers = self._budget(self.token).headers()
         if kind == "secondary":
             headers["retry-after"] = f"{seconds:g}"
             return ApiError(
@@ -169,8 +249,6 @@ class GitHubApp:
                 return _json(self._viewer(request.base_url))
             case ["user", "repos"]:
                 return self._user_repos(request)
-            case ["rate_limit"]:
-                return _json(self._rate_limit_overview())
             case ["orgs", org]:
                 self._org_or_404(org)
                 return _json(self._organization(request.base_url))
@@ -472,9 +550,22 @@ class GitHubApp:
             "archived_at": None,
         }
 
-    def _rate_limit_overview(self) -> dict[str, Any]:
+    def _installation_repositories(self, request: Request, credential: str) -> Response:
+        if not credential.startswith("installation:"):
+            raise ApiError(403, "You must authenticate with an installation access token in "
+                           "order to list repositories for an installation.")
+        page, per_page = _paging(request)
+        repos = sorted(self.world.repositories(), key=lambda r: (r.full_name.lower(), r.id))
+        chosen = repos[(page - 1) * per_page: page * per_page]
+        api = request.base_url
+        body = (b'{"total_count":' + str(len(repos)).encode() + b',"repository_selection":'
+                b'"all","repositories":'
+                + _array(dumps(self.renderer.repository(api, r, "repository")) for r in chosen)
+                + b"}")
+        return _paged(request, body, len(repos), page, per_page, request.path)
+
+    def _rate_limit_overview(self, budget: _Budget) -> dict[str, Any]:
         with self._lock:
-            budget = self._budgets[self.token]
             core = {"limit": budget.limit, "used": min(budget.used, budget.limit),
                     "remaining": budget.remaining, "reset": budget.reset, "resource": "core"}
         reset = math.ceil(time.time() + 60)

@@ -113,9 +113,12 @@ class LinearApp:
                  max_complexity: int = 10_000, max_page_size: int = 250,
                  requests_per_hour: int = 2_500, complexity_per_hour: int = 3_000_000,
                  enforce_rate_limits: bool = False,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 oauth_token: str | None = None) -> None:
         self.world = world
         self.api_key = api_key
+        self.oauth_token = oauth_token
+        """Also accepted, as `Authorization: Bearer <token>` (an OAuth app's access token)."""
         self.max_complexity = max_complexity
         self.max_page_size = max_page_size
         self.enforce_rate_limits = enforce_rate_limits
@@ -138,7 +141,9 @@ class LinearApp:
                 "Only POST is supported on /graphql", "invalid input", "BAD_REQUEST")]})
             response.headers["allow"] = "POST"
             return response
-        if request.headers.get("authorization") != self.api_key:
+        given = request.headers.get("authorization")
+        if given != self.api_key and (self.oauth_token is None
+                                      or given != f"Bearer {self.oauth_token}"):
             return self._json(400, {"errors": [_error(
                 "Authentication required, not authenticated", "authentication error",
                 "AUTHENTICATION_ERROR", "You need to authenticate to access this operation.")]})
