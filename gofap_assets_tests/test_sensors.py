@@ -6,7 +6,7 @@ import httpx
 import respx
 
 from gofap_assets.config import Settings
-from gofap_assets.lib.scheduling import SERVICE_TAG
+from gofap_assets.lib.scheduling import PARTITIONED_DATA_TYPES, SERVICE_TAG
 from gofap_assets.sensors import (
     github_partition_discovery_sensor,
     linear_partition_discovery_sensor,
@@ -22,7 +22,7 @@ from gofap_assets_tests.orchestration import (
     definitions,
 )
 
-GITHUB_TYPES = ("issue", "pull_request", "commit")
+GITHUB_TYPES = PARTITIONED_DATA_TYPES["github"]
 
 
 def discover(sensor: dg.SensorDefinition, instance: dg.DagsterInstance, settings: Settings,

@@ -345,9 +345,15 @@ def test_a_spent_budget_stops_cleanly_defers_and_the_next_sync_completes(
     again = [(path, empty) for path, empty in second_answers
              if first_answers.get(path) == 200 and path != f"/orgs/{world.org}/repos"]
     assert again and all(empty for _path, empty in again), again
+    listings = {"issue": "issues", "pull_request": "pulls", "commit": "commits",
+                "issue_comment": "issues/comments", "review_comment": "pulls/comments",
+                "label": "labels", "milestone": "milestones", "release": "releases"}
     for data_type, key in deferred:
-        listing = {"issue": "issues", "pull_request": "pulls", "commit": "commits"}[data_type]
-        assert any(path == f"/repos/{key}/{listing}" for path, _s in second_answers)
+        if data_type == "pull_request_review":  # one listing per pull request
+            assert any(path.startswith(f"/repos/{key}/pulls/") and path.endswith("/reviews")
+                       for path, _s in second_answers)
+            continue
+        assert any(path == f"/repos/{key}/{listings[data_type]}" for path, _s in second_answers)
 
 
 def test_a_listing_cut_short_by_the_budget_goes_on_from_its_next_page(tmp_path: Path) -> None:
