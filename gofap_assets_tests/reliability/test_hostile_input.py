@@ -79,6 +79,9 @@ def test_list_data_filters_are_data_never_sql(monkeypatch: pytest.MonkeyPatch,
                 with pytest.raises(SystemExit) as info:
                     main(["list-data", option, needle])
                 assert info.value.code == 2
+            elif option == "--type":  # only the known types: the rest is refused, not queried
+                out = capsys.readouterr()
+                assert code == 2 and out.out == "" and "not a known data type" in out.err, needle
             else:
                 assert code == 0 and json.loads(capsys.readouterr().out) == [], needle
     for bad in ("'; DROP TABLE imported_data; --", "2026-13-01", "x" * 10_000):

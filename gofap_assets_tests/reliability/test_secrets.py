@@ -96,7 +96,8 @@ def test_an_unreachable_warehouse_is_named_with_its_password_masked(
             text = _everything(capfd)
             assert PASSWORD not in text, command
             if command != ["config-info"]:
-                assert code == 1 and "warehouse" in text and ":***@" in text, (command, text)
+                # An unusable warehouse is an environment error: exit 2, from every command.
+                assert code == 2 and "warehouse" in text and ":***@" in text, (command, text)
                 assert "Traceback" not in text, command
             else:
                 assert code == 0 and ":***@" in text
