@@ -12,6 +12,7 @@ from gofap_assets.sandbox.faults import FaultProfile
 from gofap_assets.sandbox.github import GitHubApp, GitHubWorld
 from gofap_assets.sandbox.linear import LinearApp, LinearWorld
 from gofap_assets.sandbox.server import SandboxServer, SandboxStats
+from gofap_assets.sandbox.webhooks import WebhookEmitter, WebhookTarget
 
 GITHUB_TOKEN = "ghp_sandboxtoken0000000000000000000000"
 LINEAR_API_KEY = "lin_api_sandboxkey000000000000000000000"
@@ -43,19 +44,29 @@ class Sandbox:
     def __init__(self, scale: str = "small", seed: int = 1, *,
                  github: GitHubWorld | None = None, linear: LinearWorld | None = None,
                  faults: FaultProfile | None = None, latency_ms: float = 0.0,
-                 port: int = 0) -> None:
+                 port: int = 0, webhooks: WebhookTarget | None = None) -> None:
         self.github = github if github is not None else GitHubWorld.scaled(scale, seed)
         self.linear = linear if linear is not None else LinearWorld.scaled(scale, seed)
         apps = {"/github": GitHubApp(self.github, token=GITHUB_TOKEN),
                 "/linear": LinearApp(self.linear, api_key=LINEAR_API_KEY)}
         self.server = SandboxServer(apps, faults=faults, latency_ms=latency_ms, port=port)
+        self.webhook_target = webhooks
+        self.webhooks: WebhookEmitter | None = None
+        """Posts a signed delivery for every change `mutate` makes, once started."""
 
     def __enter__(self) -> "Sandbox":
         self.server.start()
+        if self.webhook_target is not None:
+            self.webhooks = WebhookEmitter(self.webhook_target, github=self.github,
+                                           github_api_url=self.env.github_api_url,
+                                           linear=self.linear)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
+        if self.webhooks is not None:
+            self.webhooks.close()
+            self.webhooks = None
         self.server.stop()
 
     @property
@@ -75,4 +86,4 @@ class Sandbox:
 
 
 __all__ = ["GITHUB_TOKEN", "LINEAR_API_KEY", "FaultProfile", "GitHubWorld", "LinearWorld",
-           "Sandbox", "SandboxEnv"]
+           "Sandbox", "SandboxEnv", "WebhookTarget"]

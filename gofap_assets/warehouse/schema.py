@@ -151,7 +151,7 @@ webhook_deliveries = sa.Table(
     sa.Column("partition_key", sa.String(255), comment="repository full_name or Linear team key"),
     sa.Column("received_at", UtcDateTime, nullable=False, default=_now),
     sa.Column("payload", JsonDocument, nullable=False),
-    sa.Column("run_key", sa.String(255), comment="the sync run requested to apply it"),
+    sa.Column("run_key", sa.Text, comment="the sync runs requested to apply it (space-separated)"),
     sa.Column("processed_at", UtcDateTime),
     sa.Column("outcome", sa.Text, comment="synced, deleted, ignored: ..., failed: ..."),
     sa.UniqueConstraint("service", "delivery_id", name="uq_webhook_deliveries_delivery"),

@@ -70,7 +70,9 @@ class Delete:
     parent_key: str | None = None
     """Only while it is still under this parent (a moved item is left alone)."""
     children: tuple[str, ...] = ()
-    """Data types whose rows go with it (a deleted repository's items)."""
+    """Data types whose rows go with it (a deleted repository's items)..."""
+    children_prefix: str = ""
+    """...among the parents under this prefix (the repository's owner), as a full sync does."""
 
 
 @dataclass
@@ -139,7 +141,9 @@ def github_meaning(event: str, payload: Mapping[str, Any]) -> Meaning:
         if external_id is None:
             meaning.ignored = f"ignored: {event}.deleted without the {key}'s id"
         elif event == "repository":
-            meaning.actions.append(Delete(data_type, external_id, children=GITHUB_CHILD_TYPES))
+            owner = (repo or "").partition("/")[0]
+            meaning.actions.append(Delete(data_type, external_id, children=GITHUB_CHILD_TYPES,
+                                          children_prefix=f"{owner}/" if owner else ""))
         else:
             meaning.actions.append(Delete(data_type, external_id, parent_key=repo))
         return meaning
@@ -184,6 +188,28 @@ def linear_meaning(event: str, payload: Mapping[str, Any]) -> Meaning:
         return meaning
     meaning.actions.append(Refresh((asset,), linear_partition(payload)))
     return meaning
+
+
+def repository_fate(event: str, payload: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """(old name, new name) of a renamed or transferred repository; (name, None) of a deleted
+    one; (None, None) for anything else. Events about the old name then mean the new one."""
+    if event != "repository":
+        return None, None
+    action, name = payload.get("action"), github_partition(payload)
+    if name is None:
+        return None, None
+    if action == "deleted":
+        return name, None
+    changes = _dict(payload.get("changes"))
+    owner, _, short = name.partition("/")
+    if action == "renamed":
+        old = _text(_dict(_dict(changes.get("repository")).get("name")).get("from"))
+        return (f"{owner}/{old}", name) if old else (None, None)
+    if action == "transferred":
+        previous = _dict(_dict(changes.get("owner")).get("from"))
+        login = _text(_dict(previous.get("organization") or previous.get("user")).get("login"))
+        return (f"{login}/{short}", name) if login else (None, None)
+    return None, None
 
 
 def linear_references(payload: Mapping[str, Any]) -> tuple[str | None, str | None]:
