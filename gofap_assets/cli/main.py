@@ -7,7 +7,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from gofap_assets.cli import commands
+from gofap_assets.cli import commands, webhooks
 from gofap_assets.config import ConfigError
 from gofap_assets.warehouse import WarehouseError
 
@@ -65,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--seed", type=int, default=1)
     sandbox.add_argument("--faults", default="none", help="fault profile name")
     sandbox.add_argument("--latency-ms", type=float, default=0.0)
+
+    webhooks.add_commands(sub)
     return parser
 
 
@@ -80,6 +82,7 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "start-scheduler": commands.start_scheduler,
     "demo": commands.demo,
     "sandbox": commands.sandbox,
+    "webhooks": webhooks.run,
 }
 
 

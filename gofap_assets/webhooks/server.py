@@ -3,6 +3,7 @@ background thread (tests, the demo, the benchmark). The socket is bound first, s
 and the real address is known before the first request.
 """
 
+import signal
 import socket
 import threading
 from collections.abc import Callable
@@ -34,11 +35,17 @@ def _config(app: Starlette, log_level: str) -> uvicorn.Config:
 
 def serve_forever(app: Starlette, sock: socket.socket, *, log_level: str = "INFO",
                   ready: Callable[[], None] | None = None) -> None:
-    """Serve until SIGINT or SIGTERM (uvicorn's own handlers finish requests in flight)."""
+    """Serve until SIGINT or SIGTERM: uvicorn's handlers finish the requests in flight, then
+    re-raise the signal, which ends the process normally (exit 0 on SIGTERM)."""
+    signal.signal(signal.SIGTERM, _exit_normally)
     server = uvicorn.Server(_config(app, log_level))
     if ready is not None:
         ready()
     server.run(sockets=[sock])
+
+
+def _exit_normally(_signum: int, _frame: object) -> None:
+    raise SystemExit(0)
 
 
 class ReceiverServer:

@@ -9,6 +9,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from gofap_assets.cli.main import main
 from gofap_assets.config import Settings
 from gofap_assets.definitions import build_definitions
 from gofap_assets.sandbox import Sandbox, WebhookTarget
@@ -158,3 +159,14 @@ def test_a_disabled_service_is_recorded_and_skipped(setup: Setup) -> None:
                           for r in github)
     assert warehouse_rows(setup.url, "github", include_deleted=True) == before
     assert differences(warehouse_rows(setup.url, "linear"), setup.truth("linear")) == {}
+
+
+def test_the_process_command_applies_and_reports(setup: Setup,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    setup.mutate()
+    assert main(["webhooks", "process"]) == 0
+    out = capsys.readouterr().out
+    assert "deliveries applied" in out and "synced" in out
+    setup.assert_matches_the_worlds()
+    assert main(["webhooks", "process"]) == 0
+    assert "nothing to apply" in capsys.readouterr().out
