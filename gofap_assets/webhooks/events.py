@@ -9,18 +9,20 @@ from typing import Any
 
 GITHUB_CHANGES: Mapping[str, tuple[str, ...]] = {
     "issues": ("github_issues",),
-    "issue_comment": ("github_issue_comments",),
+    # A comment or review also changes its issue or pull request (`comments`, `updated_at`;
+    # the reviews sync follows the pull requests' `updated_at`).
+    "issue_comment": ("github_issue_comments", "github_issues"),
     "pull_request": ("github_pull_requests",),
-    # A review moves its pull request's `updated_at`, which is what the reviews sync follows.
-    "pull_request_review": ("github_pull_requests", "github_pull_request_reviews"),
-    "pull_request_review_comment": ("github_review_comments",),
+    "pull_request_review": ("github_pull_request_reviews", "github_pull_requests"),
+    "pull_request_review_comment": ("github_review_comments", "github_pull_requests"),
     "label": ("github_labels",),
     "milestone": ("github_milestones",),
     "release": ("github_releases",),
     "push": ("github_commits",),
     "repository": ("github_repositories",),
 }
-"""GitHub event -> the assets it makes stale (per repository, unless the asset is a listing)."""
+"""GitHub event -> the assets it makes stale (per repository, unless the asset is a listing):
+its own entity's asset first, then the ones it changes in passing."""
 
 GITHUB_DELETIONS: Mapping[str, tuple[str, str]] = {
     "issues": ("issue", "issue"),

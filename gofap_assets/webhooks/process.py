@@ -63,9 +63,14 @@ class Target:
         digest = hashlib.sha1(repr((self, sorted(delivery_ids))).encode()).hexdigest()[:12]
         return f"webhooks-{self.service}-{min(delivery_ids)}-{max(delivery_ids)}-{digest}"
 
+    @property
+    def partition_key(self) -> str | None:
+        """The one partition of a single-partition run (a range has tags instead)."""
+        return self.first if self.first is not None and self.first == self.last else None
+
     def tags(self, run_key: str) -> dict[str, str]:
         tags = {WEBHOOK_TAG: run_key}
-        if self.first is not None and self.last is not None:
+        if self.first is not None and self.last is not None and self.first != self.last:
             tags.update(range_tags(self.first, self.last))
         return tags
 
@@ -196,11 +201,13 @@ def _add_refresh(plan: Plan, delivery: Stored, action: Refresh, warehouse: Wareh
     partitions = PLANS[service].partitions
     if action.every_partitioned:
         assets = [name for name, split in catalog.items() if split == partitions]
+    elif action.assets[0] not in catalog:
+        return (f"ignored: {action.assets[0]} is not in this code location (yet); the "
+                "scheduled syncs will import it once it is")
     else:
         assets = [name for name in action.assets if name in catalog]
     if not assets:
-        return (f"ignored: {', '.join(action.assets)} is not in this code location (yet); "
-                "the scheduled syncs will import it once it is")
+        return f"ignored: this code location has no asset partitioned by {partitions}"
     for split in (False, True):
         chosen = [a for a in assets if (catalog[a] is not None) == split]
         if not chosen:

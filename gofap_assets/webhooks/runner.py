@@ -62,7 +62,8 @@ def process_once(defs: dg.Definitions, warehouse: Warehouse, instance: dg.Dagste
         run_key = target.run_key(ids)
         result = dg.materialize(assets, selection=list(target.assets),
                                 resources=dict(defs.resources or {}), instance=instance,
-                                raise_on_error=False, tags=target.tags(run_key),
+                                raise_on_error=False, partition_key=target.partition_key,
+                                tags=target.tags(run_key),
                                 run_config=run_config)
         where = f" {target.first}..{target.last}" if target.partitioned else ""
         label = f"{target.service}: {', '.join(target.assets)}{where}"

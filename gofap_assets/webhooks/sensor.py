@@ -36,7 +36,7 @@ def webhook_tick(context: dg.SensorEvaluationContext, warehouse: Warehouse,
             waits[delivery_id].append(run_key)
         requests.append(dg.RunRequest(
             run_key=run_key, asset_selection=[dg.AssetKey(name) for name in target.assets],
-            tags=target.tags(run_key)))
+            partition_key=target.partition_key, tags=target.tags(run_key)))
     for keys, ids in _by_value(waits).items():
         deliveries.hand_to_run(warehouse, ids, keys)
     added = [dg.AddDynamicPartitionsRequest(partitions_def_name=name, partition_keys=keys)

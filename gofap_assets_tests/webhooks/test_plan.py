@@ -144,7 +144,7 @@ def test_the_sensor_adds_a_new_partition_with_its_run(store: Warehouse, database
         "github_repositories", ["acme/brand-new"])
     (request,) = result.run_requests or []
     assert [k.to_user_string() for k in request.asset_selection or []] == ["github_issues"]
-    assert request.tags["dagster/asset_partition_range_start"] == "acme/brand-new"
+    assert request.partition_key == "acme/brand-new"
     (handed,) = deliveries.handed_to_runs(store)
     assert handed.run_key == request.run_key
     with dg.build_sensor_context(instance=instance, resources=resources) as context:

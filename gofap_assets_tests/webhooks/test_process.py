@@ -127,11 +127,14 @@ def test_processing_again_or_replaying_stale_events_changes_nothing(setup: Setup
 def test_the_sensor_requests_partition_runs_and_records_their_outcome(setup: Setup) -> None:
     received = setup.mutate()
     resources = {"warehouse": WarehouseResource(database_url=setup.url)}
-    with dg.build_sensor_context(instance=setup.instance, resources=resources) as context:
-        result = webhook_sensor(context)
-    assert isinstance(result, dg.SensorResult)
+    with dg.build_sensor_context(instance=setup.instance, resources=resources,
+                                 definitions=setup.defs) as context, \
+            dg.partition_loading_context(dynamic_partitions_store=setup.instance):
+        # What the daemon does: evaluate, then map each request onto the asset job it needs.
+        result = webhook_sensor.evaluate_tick(context)
     requests = result.run_requests or []
     assert requests and len(requests) < received / 3
+    assert all(request.job_name for request in requests), "each maps onto an asset job"
     counts = deliveries.counts(setup.store)
     assert counts.get("pending", 0) == len(deliveries.handed_to_runs(setup.store)) > 0
     for request in requests:  # what the daemon does with the requests
@@ -139,7 +142,7 @@ def test_the_sensor_requests_partition_runs_and_records_their_outcome(setup: Set
         selection = list(request.asset_selection or [])
         assert dg.materialize(setup.defs.assets or [], selection=selection,
                               resources=setup.defs.resources, instance=setup.instance,
-                              tags=request.tags).success
+                              partition_key=request.partition_key, tags=request.tags).success
     with dg.build_sensor_context(instance=setup.instance, resources=resources) as context:
         settled = webhook_sensor(context)
     assert isinstance(settled, dg.SensorResult) and not settled.run_requests
