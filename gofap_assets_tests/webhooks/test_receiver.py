@@ -262,3 +262,15 @@ def test_a_burst_of_1000_deliveries_during_a_sync_is_committed_in_full(
     assert count(warehouse) == 1000
     assert {r["delivery_id"] for r in rows(warehouse)} == {
         f"gh-{n}" if n % 2 else f"lin-{n}" for n in range(1000)}
+
+
+def test_text_neither_database_can_hold_is_stored_as_replacement_characters(
+        receiver: str, warehouse: Warehouse) -> None:
+    body = (b'{"action": "edited", "repository": {"full_name": "acme/api"}, '
+            b'"issue": {"id": 1, "body": "nul \\u0000 and lone \\ud800 here"}}')
+    request = {"content": body, "headers": {
+        "X-GitHub-Event": "issues", "X-GitHub-Delivery": "odd-text",
+        "X-Hub-Signature-256": github_signature(GITHUB_SECRET, body)}}
+    assert post(receiver, "/webhooks/github", request).status_code == 200
+    (row,) = rows(warehouse)
+    assert row["payload"]["issue"]["body"] == "nul \ufffd and lone \ufffd here"
