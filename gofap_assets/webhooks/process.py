@@ -16,7 +16,7 @@ import dagster as dg
 import sqlalchemy as sa
 
 from gofap_assets.config import Settings
-from gofap_assets.github.sync import InvalidPartitionKey, validate_repository_key
+from gofap_assets.github.sync import validate_repository_key
 from gofap_assets.lib.scheduling import partition_ranges, range_tags, service_state
 from gofap_assets.linear.sync import validate_team_key
 from gofap_assets.logs import redact
@@ -227,7 +227,7 @@ def _add_refresh(plan: Plan, delivery: Stored, action: Refresh, warehouse: Wareh
                         "scheduled sync will bring it")
             try:
                 key = _valid_key(service, key)
-            except InvalidPartitionKey as exc:
+            except ValueError as exc:  # each service's InvalidPartitionKey
                 return f"failed: {exc}"
             names = known.setdefault(partitions, set(known_partitions(partitions)))
             if key not in names:

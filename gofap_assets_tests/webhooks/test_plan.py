@@ -162,3 +162,10 @@ def test_a_disabled_or_unconfigured_service_is_skipped(store: Warehouse) -> None
     assert plan.outcomes[1].startswith("ignored: linear syncs are disabled")
     assert plan.outcomes[2].startswith("ignored: github is not configured")
     assert not plan.refreshes
+
+
+def test_a_bad_linear_team_key_fails_that_delivery_only(store: Warehouse) -> None:
+    receive(store, ("linear", "Issue", linear_issue_payload(team="no such key!")))
+    plan = make_plan(deliveries.pending(store), store, CATALOG, lambda _: ["ENG"], SETTINGS)
+    assert plan.outcomes[1].startswith("failed: not a Linear team key")
+    assert not plan.refreshes
