@@ -265,7 +265,9 @@ def decide(warehouse: Warehouse, catalog: Catalog, instance: dg.DagsterInstance,
     `plan.new_partitions`, not yet added."""
     pending = deliveries.pending(warehouse)
     plan = make_plan(pending, warehouse, catalog, instance.get_dynamic_partitions, settings)
-    plan.outcomes.update(apply_deletions(warehouse, plan))
+    for delivery_id, outcome in apply_deletions(warehouse, plan).items():
+        if outcome.startswith("failed: ") or delivery_id not in plan.outcomes:
+            plan.outcomes[delivery_id] = outcome
     deliveries.finish(warehouse, plan.outcomes)
     return plan, plan.targets(instance.get_dynamic_partitions)
 

@@ -169,3 +169,17 @@ def test_a_bad_linear_team_key_fails_that_delivery_only(store: Warehouse) -> Non
     plan = make_plan(deliveries.pending(store), store, CATALOG, lambda _: ["ENG"], SETTINGS)
     assert plan.outcomes[1].startswith("failed: not a Linear team key")
     assert not plan.refreshes
+
+
+def test_a_transferred_issue_is_marked_in_its_old_repository_and_synced_in_the_new(
+        store: Warehouse, instance: dg.DagsterInstance) -> None:
+    seed(store, record("github", "issue", "101", parent="acme/api"))
+    payload = {**issue_payload("transferred", repo="acme/api", issue_id=101),
+               "changes": {"new_issue": {"id": 555, "number": 9},
+                           "new_repository": {"full_name": "acme/web"}}}
+    receive(store, ("github", "issues", payload))
+    instance.add_dynamic_partitions("github_repositories", ["acme/api", "acme/web"])
+    plan, targets = decide(store, CATALOG, instance, SETTINGS)
+    assert deleted(store, "issue") == {"101"}
+    assert targets == {Target("github", ("github_issues",), "acme/web", "acme/web"): [1]}
+    assert plan.outcomes == {}, "the delivery waits for the run that syncs the new repository"
