@@ -44,9 +44,12 @@ ENV_VARS: dict[str, str] = {
     "concurrency": "GOFAP_CONCURRENCY",
     "max_rate_limit_wait_seconds": "GOFAP_MAX_RATE_LIMIT_WAIT_SECONDS",
     "allow_insecure_http": "GOFAP_ALLOW_INSECURE_HTTP",
+    "github_webhook_secret": "GITHUB_WEBHOOK_SECRET",
+    "linear_webhook_secret": "LINEAR_WEBHOOK_SECRET",
 }
 SECRET_FIELDS = frozenset({"linear_api_key", "linear_oauth_token", "github_token",
-                           "github_app_private_key"})
+                           "github_app_private_key", "github_webhook_secret",
+                           "linear_webhook_secret"})
 
 
 class ConfigError(ValueError):
@@ -114,6 +117,10 @@ class Settings(BaseModel):
     """Longest wait for a rate-limit reset before a request gives up."""
     allow_insecure_http: bool = False
     """Permit plain-http API URLs on non-loopback hosts (credentials would cross in clear)."""
+    github_webhook_secret: SecretStr | None = None
+    """Signing secret of the GitHub webhooks sent to `gofap-import webhooks serve`."""
+    linear_webhook_secret: SecretStr | None = None
+    """Signing secret of the Linear webhooks; unset, that service's deliveries are refused."""
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -143,7 +150,7 @@ class Settings(BaseModel):
 
     @field_validator("github_org", "linear_workspace_id", "linear_api_key", "github_token",
                      "linear_oauth_token", "github_app_id", "github_app_private_key",
-                     mode="before")
+                     "github_webhook_secret", "linear_webhook_secret", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value

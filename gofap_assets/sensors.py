@@ -25,6 +25,7 @@ from gofap_assets.schedules import SYNC_JOBS
 from gofap_assets.sync_runner import PLANS, TRIGGER_TAG
 from gofap_assets.warehouse import Warehouse
 from gofap_assets.warehouse.resource import WarehouseResource
+from gofap_assets.webhooks.sensor import webhook_sensor
 
 DISCOVERY_INTERVAL_SECONDS = 60
 
@@ -153,4 +154,4 @@ def sync_failure_sensor(context: dg.RunFailureSensorContext,
 
 
 sensors = [github_partition_discovery_sensor, linear_partition_discovery_sensor,
-           sync_failure_sensor]
+           sync_failure_sensor, webhook_sensor]

@@ -72,7 +72,7 @@ BLOCKING = {"no_duplicate_keys", "parent_repository_imported", "parent_team_impo
 JOBS = {"github_sync_job", "linear_sync_job", "health_checks_job"}
 SCHEDULES = {"github_sync_schedule", "linear_sync_schedule", "health_checks_schedule"}
 SENSORS = {"github_partition_discovery_sensor", "linear_partition_discovery_sensor",
-           "sync_failure_sensor"}
+           "sync_failure_sensor", "webhook_sensor"}
 
 
 def test_the_code_location_loads() -> None:

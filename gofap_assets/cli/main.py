@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
-from gofap_assets.cli import commands
+from gofap_assets.cli import commands, webhooks
 from gofap_assets.config import ConfigError
 from gofap_assets.warehouse import WarehouseError
 from gofap_assets.warehouse.catalog import known_types
@@ -129,6 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
                          "(default: %(default)s)")
     sandbox.add_argument("--latency-ms", type=float, default=0.0,
                          help="added to every answer (default: %(default)s)")
+
+    webhooks.add_commands(sub)
     return parser
 
 
@@ -144,6 +146,7 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "start-scheduler": commands.start_scheduler,
     "demo": commands.demo,
     "sandbox": commands.sandbox,
+    "webhooks": webhooks.run,
 }
 
 

@@ -12,6 +12,7 @@ from gofap_assets.sandbox.faults import FaultProfile
 from gofap_assets.sandbox.github import GitHubApp, GitHubWorld, SandboxGitHubAppIdentity
 from gofap_assets.sandbox.linear import LinearApp, LinearWorld
 from gofap_assets.sandbox.server import SandboxServer, SandboxStats
+from gofap_assets.sandbox.webhooks import WebhookEmitter, WebhookTarget
 
 GITHUB_TOKEN = "ghp_sandboxtoken0000000000000000000000"
 LINEAR_API_KEY = "lin_api_sandboxkey000000000000000000000"
@@ -49,9 +50,11 @@ class Sandbox:
     def __init__(self, scale: str = "small", seed: int = 1, *,
                  github: GitHubWorld | None = None, linear: LinearWorld | None = None,
                  faults: FaultProfile | None = None, latency_ms: float = 0.0,
-                 port: int = 0, github_tokens: int = 1, github_app: bool = False) -> None:
+                 port: int = 0, github_tokens: int = 1, github_app: bool = False,
+                 webhooks: WebhookTarget | None = None) -> None:
         """`github_tokens` > 1 serves a pool (GITHUB_TOKEN comma-separated, each with its own
-        budget); `github_app` emulates a GitHub App installed on the world's organization."""
+        budget); `github_app` emulates a GitHub App installed on the world's organization;
+        `webhooks` posts a signed delivery there for every change `mutate` makes."""
         self.github = github if github is not None else GitHubWorld.scaled(scale, seed)
         self.linear = linear if linear is not None else LinearWorld.scaled(scale, seed)
         self.github_tokens = [GITHUB_TOKEN] + [f"{GITHUB_TOKEN[:-3]}{n:03d}"
@@ -61,13 +64,23 @@ class Sandbox:
                                      tokens=self.github_tokens[1:], app=self.github_app),
                 "/linear": LinearApp(self.linear, api_key=LINEAR_API_KEY)}
         self.server = SandboxServer(apps, faults=faults, latency_ms=latency_ms, port=port)
+        self.webhook_target = webhooks
+        self.webhooks: WebhookEmitter | None = None
+        """Posts a signed delivery for every change `mutate` makes, once started."""
 
     def __enter__(self) -> "Sandbox":
         self.server.start()
+        if self.webhook_target is not None:
+            self.webhooks = WebhookEmitter(self.webhook_target, github=self.github,
+                                           github_api_url=self.env.github_api_url,
+                                           linear=self.linear)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
+        if self.webhooks is not None:
+            self.webhooks.close()
+            self.webhooks = None
         self.server.stop()
 
     @property
@@ -91,4 +104,4 @@ class Sandbox:
 
 
 __all__ = ["GITHUB_TOKEN", "LINEAR_API_KEY", "FaultProfile", "GitHubWorld", "LinearWorld",
-           "Sandbox", "SandboxEnv"]
+           "Sandbox", "SandboxEnv", "WebhookTarget"]

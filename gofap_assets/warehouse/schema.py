@@ -151,6 +151,28 @@ sync_locks = sa.Table(
 )
 
 
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    sa.Column("id", SurrogateKey, primary_key=True, autoincrement=True),
+    sa.Column("service", sa.String(16), nullable=False),
+    sa.Column("delivery_id", sa.String(255), nullable=False,
+              comment="X-GitHub-Delivery / Linear-Delivery: the same on a redelivery"),
+    sa.Column("event", sa.String(64), nullable=False,
+              comment="X-GitHub-Event / the Linear payload's type"),
+    sa.Column("action", sa.String(64)),
+    sa.Column("partition_key", sa.String(255), comment="repository full_name or Linear team key"),
+    sa.Column("received_at", UtcDateTime, nullable=False, default=_now),
+    sa.Column("payload", JsonDocument, nullable=False),
+    sa.Column("run_key", sa.Text, comment="the sync runs requested to apply it (space-separated)"),
+    sa.Column("processed_at", UtcDateTime),
+    sa.Column("outcome", sa.Text, comment="synced, deleted, ignored: ..., failed: ..."),
+    sa.UniqueConstraint("service", "delivery_id", name="uq_webhook_deliveries_delivery"),
+    sa.Index("ix_webhook_deliveries_pending", "processed_at", "id"),
+    comment="one row per accepted webhook delivery, committed before it is acknowledged",
+)
+
+
 def table_names() -> list[str]:
     return list(metadata.tables)
 
@@ -163,4 +185,5 @@ __all__: list[Any] = [
     "sync_locks",
     "sync_partitions",
     "sync_status",
+    "webhook_deliveries",
 ]

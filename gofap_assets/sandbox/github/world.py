@@ -10,7 +10,7 @@ import copy
 import random
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -62,6 +62,10 @@ _REPO_NAMES = ["api", "web", "ledger", "billing-service", "payments.core", "data
                "etl-jobs", "design-system", "cli", "sdk-python", "sdk-js", "terraform-modules",
                "analytics", "acme.github.io", "payroll", "tax-engine", "status-page"]
 _LISTING_CACHE = 256
+
+Listener = Callable[[str, str, "RepoMeta", int | None, dict[str, Any]], None]
+"""Told of each change as it happens (under the world's lock): event, action, repository,
+item number (None for repository-level changes), details. The sandbox's webhooks use it."""
 
 
 @dataclass(frozen=True)
@@ -134,6 +138,12 @@ class GitHubWorld:
         self._by_id = {repo.id: repo for repo in self._repos}
         self._moved: dict[str, RepoMeta] = {}
         self._huge_item = self._pick_huge_item()
+        self.listeners: list[Listener] = []
+
+    def _notify(self, event: str, action: str, repo: RepoMeta, number: int | None = None,
+                **details: Any) -> None:
+        for listener in self.listeners:
+            listener(event, action, repo, number, details)
 
     @classmethod
     def scaled(cls, scale: str, seed: int = 1, **options: Any) -> "GitHubWorld":
@@ -373,6 +383,7 @@ class GitHubWorld:
                 self._touch_repo(repo, moment)
                 active.remove(repo)
                 counts["repos_archived"] += 1
+                self._notify("repository", "archived", repo)
             if delete_repos and len(active) > 2:
                 self._delete_repo(active.pop(rng.randrange(len(active))))
                 counts["repos_deleted"] += 1
@@ -392,20 +403,25 @@ class GitHubWorld:
                 self._set(repo, number, moment, state="closed", closed_at=moment,
                           merged_at=moment)
                 counts["pulls_merged"] += 1
+                self._notify("pull_request", "closed", repo, number)
             elif skel.is_pr and skel.state == "open" and roll < 0.6:
                 self._set(repo, number, moment, state="closed", closed_at=moment)
                 counts["pulls_closed"] += 1
+                self._notify("pull_request", "closed", repo, number)
             elif not skel.is_pr and skel.state == "open" and roll < 0.4:
                 self._set(repo, number, moment, state="closed", closed_at=moment,
                           state_reason=rng.choice(("completed", "not_planned")))
                 counts["issues_closed"] += 1
+                self._notify("issues", "closed", repo, number)
             elif not skel.is_pr and skel.state == "closed" and roll < 0.3:
                 self._set(repo, number, moment, state="open", closed_at=None,
                           state_reason="reopened")
                 counts["issues_reopened"] += 1
+                self._notify("issues", "reopened", repo, number)
             else:
                 self._edit(repo, number, rng, moment)
                 counts["pulls_edited" if skel.is_pr else "issues_edited"] += 1
+                self._notify("pull_request" if skel.is_pr else "issues", "edited", repo, number)
         chosen = set(touched)
         deletable = [n for n in live if n not in chosen and not skels[n].is_pr]
         activity = self._activity_of(repo)
@@ -414,6 +430,7 @@ class GitHubWorld:
             self._deleted.add(("issue", str(repo.issue_id(number))))
             self._deleted.update(activity.on_deleted_item(number))
             counts["issues_deleted"] += 1
+            self._notify("issues", "deleted", repo, number)
         self._mutate_activity(repo, touched, moment, counts)
         for _ in range(max(1, len(touched) // 4)):
             is_pr = repo.pr_every > 0 and rng.random() < 1 / repo.pr_every
@@ -421,12 +438,14 @@ class GitHubWorld:
                       is_pr=is_pr, closed_at=None, merged_at=None, comments=0)
             repo.numbers += 1
             counts["pulls_created" if is_pr else "issues_created"] += 1
+            self._notify("pull_request" if is_pr else "issues", "opened", repo, repo.numbers)
         if repo.base_commits:
             added = max(1, round(repo.commits * fraction))
             self._extra_commits.setdefault(repo.index, []).extend([moment] * added)
             repo.commits += added
             repo.pushed_at = moment
             counts["commits_created"] += added
+            self._notify("push", "pushed", repo, None, commits=added)
         self._touch_repo(repo, None)
 
     def _mutate_activity(self, repo: RepoMeta, touched: list[int], moment: int,
@@ -567,6 +586,7 @@ class GitHubWorld:
         self._deleted.update((row.data_type, row.external_id) for row in self._repo_rows(repo))
         repo.deleted = True
         self._touch_repo(repo, None)
+        self._notify("repository", "deleted", repo)
 
     def _rename_repo(self, repo: RepoMeta, moment: int) -> None:
         old = repo.full_name
@@ -580,6 +600,7 @@ class GitHubWorld:
         self._moved[old.lower()] = repo
         self._renames[old] = repo.full_name
         self._touch_repo(repo, moment)
+        self._notify("repository", "renamed", repo, None, old_name=repo.old_names[-1])
 
     # -- ground truth -----------------------------------------------------------------------
 

@@ -141,6 +141,13 @@ class LinearWorld:
         self._comments_by_created: list[Key] = []
         self._comments_by_updated: list[Key] = []
         self._new_comments = 0
+        self.listeners: list[Callable[[str, str, dict[str, Any]], None]] = []
+        """Told of each change as it happens (under the lock): type, action and the entity's
+        node as it is then (as it was, for a removal). The sandbox's webhooks use it."""
+
+    def _notify(self, kind: str, action: str, node: dict[str, Any]) -> None:
+        for listener in self.listeners:
+            listener(kind, action, node)
 
     @classmethod
     def scaled(cls, scale: str = "small", seed: int = 1, *,
@@ -623,7 +630,12 @@ class LinearWorld:
             plan = kinds[:len(chosen)] + rng.choices(kinds, weights=(35, 20, 15, 8, 8, 6, 8),
                                                      k=max(0, len(chosen) - len(kinds)))
             for node_id, kind in zip(chosen, plan, strict=True):
-                counts[self._mutate_issue(self._records[node_id], kind, rng)] += 1
+                if kind == "deleted" and self.listeners:
+                    self._notify("Issue", "remove", self._issue_node(self._records[node_id]))
+                done = self._mutate_issue(self._records[node_id], kind, rng)
+                counts[done] += 1
+                if done != "deleted" and self.listeners:
+                    self._notify("Issue", "update", self._issue_node(self._records[node_id]))
             for _ in range(max(1, round(len(chosen) * 0.2))):
                 self._add_issue(rng.randrange(len(self._teams)), rng)
                 counts["added"] += 1
@@ -687,6 +699,8 @@ class LinearWorld:
         bisect.insort(self._by_created[team], (record.created, record.id))
         bisect.insort(self._by_updated[team], (record.updated, record.id))
         self._added += 1
+        if self.listeners:
+            self._notify("Issue", "create", self._issue_node(record))
 
     def _disable_user(self, rng: random.Random) -> int:
         candidates = [i for i, u in enumerate(self._users)
@@ -696,6 +710,7 @@ class LinearWorld:
         index = rng.choice(candidates)
         self._users[index] = self._stamp({**self._users[index], "active": False},
                                          self._users[index]["_createdAt"], self._now)
+        self._notify("User", "update", self._users[index])
         return 1
 
     def _rename_team(self, rng: random.Random) -> int:
@@ -703,6 +718,7 @@ class LinearWorld:
         name = f"{self._team_names[index]} {rng.choice(['Core', 'Platform', 'Guild', 'Squad'])}"
         self._teams[index] = self._stamp({**self._teams[index], "name": name},
                                          self._teams[index]["_createdAt"], self._now)
+        self._notify("Team", "update", self._teams[index])
         return 1
 
     def _edit_project(self, rng: random.Random) -> int:
@@ -714,6 +730,7 @@ class LinearWorld:
         project = {**self._projects[index], "status": status, "state": status["type"],
                    "description": "Scope changed after the review. ✏️"}
         self._projects[index] = self._stamp(project, project["_createdAt"], self._now)
+        self._notify("Project", "update", self._projects[index])
         return 1
 
     def _touch_comment(self, comment: CommentRecord) -> None:
