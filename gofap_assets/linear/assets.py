@@ -82,164 +82,105 @@ def linear_teams(
     return _listing_asset(context, linear, store, sync, lambda: changes)
 
 
-@dg.asset(
-    group_name="linear",
-    kinds=_KINDS,
-    pool="linear",
-    description="Every user of the Linear workspace, disabled and archived ones included, read "
-    "incrementally by `updatedAt`.",
-)
-def linear_users(
-    context: dg.AssetExecutionContext,
-    config: SyncConfig,
-    linear: LinearResource,
-    warehouse: WarehouseResource,
-) -> dg.MaterializeResult:
-    store = warehouse.warehouse
-    return _listing_asset(
-        context, linear, store,
-        lambda client: sync_users(client, store, full=config.full, overlap=_overlap(linear)),
-        dict)
+WorkspaceSync = Callable[..., PartitionOutcome]
+"""`sync_users`-like: (client, warehouse, *, full, overlap) -> outcome."""
+TeamSync = Callable[[LinearClient, Warehouse, str, bool, timedelta], PartitionOutcome]
+"""(client, warehouse, team key, full, overlap) -> that team's outcome."""
 
 
-@dg.asset(
-    group_name="linear",
-    kinds=_KINDS,
-    pool="linear",
-    description="Every project of the Linear workspace, archived and trashed ones included, "
-    "read incrementally by `updatedAt`.",
-)
-def linear_projects(
-    context: dg.AssetExecutionContext,
-    config: SyncConfig,
-    linear: LinearResource,
-    warehouse: WarehouseResource,
-) -> dg.MaterializeResult:
-    store = warehouse.warehouse
-    return _listing_asset(
-        context, linear, store,
-        lambda client: sync_projects(client, store, full=config.full, overlap=_overlap(linear)),
-        dict)
+def _workspace_asset(name: str, description: str, sync: WorkspaceSync) -> dg.AssetsDefinition:
+    """An unpartitioned workspace-wide listing, read incrementally by `updatedAt`."""
+
+    @dg.asset(name=name, group_name="linear", kinds=_KINDS, pool="linear",
+              description=description)
+    def _asset(
+        context: dg.AssetExecutionContext,
+        config: SyncConfig,
+        linear: LinearResource,
+        warehouse: WarehouseResource,
+    ) -> dg.MaterializeResult:
+        store = warehouse.warehouse
+        return _listing_asset(
+            context, linear, store,
+            lambda client: sync(client, store, full=config.full, overlap=_overlap(linear)),
+            dict)
+
+    return _asset
 
 
-@dg.asset(
-    group_name="linear",
-    kinds=_KINDS,
-    pool="linear",
-    description="Every issue label of the Linear workspace, workspace-wide and team labels, "
-    "archived ones included, read incrementally by `updatedAt`.",
-)
-def linear_labels(
-    context: dg.AssetExecutionContext,
-    config: SyncConfig,
-    linear: LinearResource,
-    warehouse: WarehouseResource,
-) -> dg.MaterializeResult:
-    store = warehouse.warehouse
-    return _listing_asset(
-        context, linear, store,
-        lambda client: sync_labels(client, store, full=config.full, overlap=_overlap(linear)),
-        dict)
+def _team_asset(name: str, data_type: str, description: str,
+                sync: TeamSync) -> dg.AssetsDefinition:
+    """A listing per team partition, each team failing on its own; one run for many teams."""
+
+    @dg.asset(
+        name=name,
+        partitions_def=team_partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        deps=[linear_teams],
+        group_name="linear",
+        kinds=_KINDS,
+        pool="linear",
+        description=description,
+    )
+    def _asset(
+        context: dg.AssetExecutionContext,
+        config: SyncConfig,
+        linear: LinearResource,
+        warehouse: WarehouseResource,
+    ) -> dg.MaterializeResult:
+        client, store = linear.client, warehouse.warehouse
+        try:
+            client.verify_workspace()
+        except Exception as exc:
+            store.record_service_run(SERVICE, items=0, error=str(exc))
+            raise
+        overlap = _overlap(linear)
+        return run_partitions(
+            context, service=SERVICE, data_type=data_type, keys=context.partition_keys,
+            work=lambda key: sync(client, store, key, config.full, overlap), warehouse=store,
+            stats=client.http.stats, concurrency=linear.concurrency,
+            extra=lambda: _api_metadata(client))
+
+    return _asset
 
 
-def _team_asset(context: dg.AssetExecutionContext, linear: LinearResource,
-                warehouse: WarehouseResource, data_type: str,
-                sync: Callable[[LinearClient, Warehouse, str], PartitionOutcome]
-                ) -> dg.MaterializeResult:
-    """Run `sync` for every team partition of the run, each failing on its own."""
-    client, store = linear.client, warehouse.warehouse
-    try:
-        client.verify_workspace()
-    except Exception as exc:
-        store.record_service_run(SERVICE, items=0, error=str(exc))
-        raise
-    return run_partitions(
-        context, service=SERVICE, data_type=data_type, keys=context.partition_keys,
-        work=lambda key: sync(client, store, key), warehouse=store, stats=client.http.stats,
-        concurrency=linear.concurrency, extra=lambda: _api_metadata(client))
+linear_users = _workspace_asset(
+    "linear_users",
+    "Every user of the Linear workspace, disabled and archived ones included, read "
+    "incrementally by `updatedAt`.", sync_users)
+linear_projects = _workspace_asset(
+    "linear_projects",
+    "Every project of the Linear workspace, archived and trashed ones included, read "
+    "incrementally by `updatedAt`.", sync_projects)
+linear_labels = _workspace_asset(
+    "linear_labels",
+    "Every issue label of the Linear workspace, workspace-wide and team labels, archived ones "
+    "included, read incrementally by `updatedAt`.", sync_labels)
 
-
-@dg.asset(
-    partitions_def=team_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    deps=[linear_teams],
-    group_name="linear",
-    kinds=_KINDS,
-    pool="linear",
-    description="Issues of each team (archived and trashed ones included), read incrementally "
-    "by `updatedAt`; an issue that moves team follows it. A full sync marks vanished issues.",
-)
-def linear_issues(
-    context: dg.AssetExecutionContext,
-    config: SyncConfig,
-    linear: LinearResource,
-    warehouse: WarehouseResource,
-) -> dg.MaterializeResult:
-    return _team_asset(context, linear, warehouse, "issue", lambda client, store, key:
-                       sync_team_issues(client, store, key, full=config.full,
-                                        overlap=_overlap(linear)))
-
-
-@dg.asset(
-    partitions_def=team_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    deps=[linear_teams],
-    group_name="linear",
-    kinds=_KINDS,
-    pool="linear",
-    description="Comments on each team's issues, read incrementally by `updatedAt` (and when "
-    "their issue changed, so a comment follows its issue to another team). A sync runs them "
-    "after the issues.",
-)
-def linear_comments(
-    context: dg.AssetExecutionContext,
-    config: SyncConfig,
-    linear: LinearResource,
-    warehouse: WarehouseResource,
-) -> dg.MaterializeResult:
-    return _team_asset(context, linear, warehouse, "comment", lambda client, store, key:
-                       sync_team_comments(client, store, key, full=config.full,
-                                          overlap=_overlap(linear)))
-
-
-@dg.asset(
-    partitions_def=team_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    deps=[linear_teams],
-    group_name="linear",
-    kinds=_KINDS,
-    pool="linear",
-    description="Each team's cycles, read whole every sync: whether a cycle is active, "
-    "upcoming or completed follows the clock, not `updatedAt`.",
-)
-def linear_cycles(
-    context: dg.AssetExecutionContext,
-    config: SyncConfig,
-    linear: LinearResource,
-    warehouse: WarehouseResource,
-) -> dg.MaterializeResult:
-    return _team_asset(context, linear, warehouse, "cycle", lambda client, store, key:
-                       sync_team_cycles(client, store, key, full=config.full))
-
-
-@dg.asset(
-    partitions_def=team_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    deps=[linear_teams],
-    group_name="linear",
-    kinds=_KINDS,
-    pool="linear",
-    description="Each team's workflow states (the columns issues move between), read whole "
-    "every sync: a team has a handful.",
-)
-def linear_workflow_states(
-    context: dg.AssetExecutionContext,
-    config: SyncConfig,
-    linear: LinearResource,
-    warehouse: WarehouseResource,
-) -> dg.MaterializeResult:
-    return _team_asset(context, linear, warehouse, "workflow_state", lambda client, store, key:
-                       sync_team_workflow_states(client, store, key, full=config.full))
+linear_issues = _team_asset(
+    "linear_issues", "issue",
+    "Issues of each team (archived and trashed ones included), read incrementally by "
+    "`updatedAt`; an issue that moves team follows it. A full sync marks vanished issues.",
+    lambda client, store, key, full, overlap: sync_team_issues(client, store, key, full=full,
+                                                               overlap=overlap))
+linear_comments = _team_asset(
+    "linear_comments", "comment",
+    "Comments on each team's issues, read incrementally by `updatedAt` (and when their issue "
+    "changed, so a comment follows its issue to another team). A sync runs them after the "
+    "issues.",
+    lambda client, store, key, full, overlap: sync_team_comments(client, store, key, full=full,
+                                                                 overlap=overlap))
+linear_cycles = _team_asset(
+    "linear_cycles", "cycle",
+    "Each team's cycles, read whole every sync: whether a cycle is active, upcoming or "
+    "completed follows the clock, not `updatedAt`.",
+    lambda client, store, key, full, _unused: sync_team_cycles(client, store, key, full=full))
+linear_workflow_states = _team_asset(
+    "linear_workflow_states", "workflow_state",
+    "Each team's workflow states (the columns issues move between), read whole every sync: a "
+    "team has a handful.",
+    lambda client, store, key, full, _unused: sync_team_workflow_states(client, store, key,
+                                                                         full=full))
 
 
 linear_assets = [linear_teams, linear_users, linear_projects, linear_labels, linear_issues,
