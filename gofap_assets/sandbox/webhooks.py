@@ -16,7 +16,8 @@ from typing import Any
 
 import httpx
 
-from gofap_assets.sandbox.github.generate import RepoMeta
+from gofap_assets.sandbox.github import content
+from gofap_assets.sandbox.github.generate import RepoMeta, sha
 from gofap_assets.sandbox.github.render import Renderer
 from gofap_assets.sandbox.github.world import GitHubWorld
 from gofap_assets.sandbox.linear.world import LinearWorld
@@ -62,7 +63,7 @@ def _plain(value: Any) -> Any:
 
 def linear_data(node: dict[str, Any]) -> dict[str, Any]:
     """The `data` of a Linear webhook: the entity's scalar fields, `<relation>Id`s, and the
-    team and state as small objects (as Linear sends them)."""
+    team, state and (a comment's) issue as small objects (as Linear sends them)."""
     data: dict[str, Any] = {}
     for key, value in node.items():
         if key.startswith("_") or callable(value):
@@ -72,6 +73,8 @@ def linear_data(node: dict[str, Any]) -> dict[str, Any]:
             if key in {"team", "state"}:
                 data[key] = {k: v for k, v in _plain(value).items()
                              if k in {"id", "key", "name", "type", "color"}}
+            elif key == "issue":  # a comment's issue, with its team (see `_comment_data`)
+                data[key] = _plain(value)
         else:
             data[key] = _plain(value)
     return data
@@ -127,9 +130,48 @@ class WebhookEmitter:
                            pusher={"name": self._github.viewer.login, "email": None})
         elif event == "repository" and action == "renamed":
             payload["changes"] = {"repository": {"name": {"from": details["old_name"]}}}
+        else:
+            payload.update(self._activity_payload(event, repo, number, details))
         payload["repository"] = render.repository(api, repo, "repository")
         payload["sender"] = render.person(api, self._github.viewer)
         self._queue.put(("github", event, action, payload))
+
+    def _activity_payload(self, event: str, repo: RepoMeta, number: int | None,
+                          details: dict[str, Any]) -> dict[str, Any]:
+        """Comments, reviews, labels, milestones and releases: the object as the REST listings
+        render it, with the issue or pull request it belongs to, and `changes` of an edit."""
+        assert self._github is not None and self._renderer is not None
+        api, render = self._api, self._renderer
+        payload: dict[str, Any] = {}
+        if "changes" in details:
+            payload["changes"] = details["changes"]
+        item = self._github.item(repo.index, number) if number is not None else None
+
+        def ghosted(rendered: dict[str, Any]) -> dict[str, Any]:
+            """Webhooks name a deleted account's objects by the ghost user, never null."""
+            if rendered.get("user", True) is None:
+                rendered["user"] = render.person(api, content.GHOST)
+            return rendered
+
+        if event == "issue_comment" and item is not None:
+            payload["issue"] = ghosted(render.issue(api, repo, item))
+            payload["comment"] = ghosted(render.issue_comment(api, repo, details["comment"],
+                                                              item.is_pr))
+        elif event == "pull_request_review" and item is not None:
+            payload["review"] = ghosted(render.review(api, repo, details["review"]))
+            payload["pull_request"] = ghosted(render.pull(api, repo, item))
+        elif event == "pull_request_review_comment" and item is not None:
+            head = sha(self._github.seed, repo.id, item.number, "head")
+            payload["comment"] = ghosted(render.review_comment(api, repo, details["comment"],
+                                                               head))
+            payload["pull_request"] = ghosted(render.pull(api, repo, item))
+        elif event == "label":
+            payload["label"] = render.label(api, repo, details["label"])
+        elif event == "milestone":
+            payload["milestone"] = render.milestone(api, repo, details["milestone"])
+        elif event == "release":
+            payload["release"] = render.release(api, repo, details["release"])
+        return payload
 
     def _linear_change(self, kind: str, action: str, node: dict[str, Any]) -> None:
         assert self._linear is not None

@@ -92,11 +92,19 @@ class Plan:
 
     def targets(self, ordered: Callable[[str], Sequence[str]]) -> dict[Target, list[int]]:
         """Coalesce refreshes into runs: per service and asset set, one run per contiguous
-        range of partitions (in the partitions' own order), and one for the listings."""
+        range of partitions (in the partitions' own order), and one for the listings.
+
+        A service's `later_assets` (reviews follow the pull requests' rows) get runs of their
+        own, ordered after all the others: in that order the daemon's queue and `process`
+        run them."""
         grouped: dict[tuple[str, tuple[str, ...]], dict[str | None, list[int]]] = defaultdict(
             dict)
-        for (service, key), assets in self.refreshes.items():
-            grouped[(service, tuple(sorted(assets)))][key] = self.waiting[(service, key)]
+        for stage in (False, True):
+            for (service, key), assets in self.refreshes.items():
+                chosen = tuple(sorted(a for a in assets
+                                      if (a in PLANS[service].later_assets) == stage))
+                if chosen:
+                    grouped[(service, chosen)][key] = self.waiting[(service, key)]
         runs: dict[Target, list[int]] = {}
         for (service, assets), by_key in grouped.items():
             if None in by_key:

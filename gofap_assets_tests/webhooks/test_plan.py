@@ -62,6 +62,26 @@ def test_fifty_events_on_one_repository_are_one_run(store: Warehouse) -> None:
                               "acme/api", "acme/api"): list(range(1, 52))}
 
 
+def test_a_review_re_reads_its_pull_request_first_then_the_reviews(store: Warehouse) -> None:
+    """The reviews sync reads only pull requests whose row changed: the pull requests' run
+    comes first, the reviews' (a later asset) in a run of its own after it."""
+    review = {"action": "submitted", "review": {"id": 9, "state": "approved"},
+              "pull_request": {"id": 4, "number": 3},
+              "repository": {"full_name": "acme/api"}}
+    comment = {"action": "created", "comment": {"id": 8}, "issue": {"id": 5, "number": 2},
+               "repository": {"full_name": "acme/api"}}
+    receive(store, ("github", "pull_request_review", review),
+            ("github", "issue_comment", comment))
+    plan = make_plan(deliveries.pending(store), store, CATALOG, lambda _: ["acme/api"],
+                     SETTINGS)
+    targets = list(plan.targets(lambda _: ["acme/api"]).items())
+    assert targets == [
+        (Target("github", ("github_issues", "github_pull_requests"), "acme/api", "acme/api"),
+         [1, 2]),
+        (Target("github", ("github_issue_comments", "github_pull_request_reviews"),
+                "acme/api", "acme/api"), [1, 2])]
+
+
 def test_contiguous_partitions_share_a_run_and_new_ones_are_added(store: Warehouse) -> None:
     receive(store, *[("github", "issues", issue_payload(repo=repo))
                      for repo in ("acme/a", "acme/b", "acme/new", "acme/d")])

@@ -85,7 +85,7 @@ def test_changes_and_deletions_arrive_through_webhooks_process(setup: Setup) -> 
     imported = {key[1:] for key in warehouse_rows(setup.url, "github")}
     received = setup.mutate(delete_repos=True)
     deleted_github = setup.sandbox.github.deleted_ids()
-    deleted_linear = setup.sandbox.linear.deleted_ids()
+    deleted_linear = setup.sandbox.linear.deleted_keys()
     assert deleted_github and deleted_linear, "the mutation deleted something in both worlds"
     setup.sandbox.server.reset_stats()
 
@@ -102,7 +102,7 @@ def test_changes_and_deletions_arrive_through_webhooks_process(setup: Setup) -> 
     assert {key[1:] for key in marked} >= deleted_github & imported
     marked_linear = warehouse_rows(setup.url, "linear", include_deleted=True).keys() - \
         warehouse_rows(setup.url, "linear").keys()
-    assert {key[2] for key in marked_linear} == deleted_linear
+    assert {key[1:] for key in marked_linear} == deleted_linear
     assert all(r["processed_at"] and r["outcome"] for r in rows(setup.store))
 
 

@@ -61,6 +61,30 @@ def test_every_mutation_posts_a_signed_delivery_valid_against_the_schemas(
     assert kinds[("repository", "renamed")] == changed["repos_renamed"] == 1
     assert kinds[("push", None)] > 0
     assert sum(n for (event, _), n in kinds.items() if event == "pull_request") > 0
+    for (event, action), key in {
+            ("issue_comment", "created"): "comments_created",
+            ("issue_comment", "edited"): "comments_edited",
+            ("pull_request_review", "submitted"): "reviews_submitted",
+            ("pull_request_review_comment", "created"): "review_comments_created",
+            ("pull_request_review_comment", "edited"): "review_comments_edited",
+            ("pull_request_review_comment", "deleted"): "review_comments_deleted",
+            ("label", "created"): "labels_created", ("label", "edited"): "labels_edited",
+            ("label", "deleted"): "labels_deleted",
+            ("milestone", "created"): "milestones_created",
+            ("milestone", "edited"): "milestones_edited",
+            ("milestone", "deleted"): "milestones_deleted",
+            ("release", "created"): "releases_created", ("release", "edited"): "releases_edited",
+            ("release", "deleted"): "releases_deleted",
+            ("release", "published"): "releases_created"}.items():
+        assert kinds[(event, action)] == changed[key] > 0, (event, action)
+    # Deleted comments, and those that went with their deleted issue, each with a delivery.
+    said_gone = {("issue_comment", str(r["payload"]["comment"]["id"])) for r in found
+                 if (r["event"], r["action"]) == ("issue_comment", "deleted")}
+    assert said_gone <= github.deleted_ids()
+    assert len(said_gone) == kinds[("issue_comment", "deleted")] >= changed["comments_deleted"]
+    on_pulls = [r["payload"] for r in found if r["event"] == "issue_comment"
+                and "pull_request" in r["payload"]["issue"]]
+    assert all(p["comment"]["html_url"].split("/")[-2] == "pull" for p in on_pulls)
 
     document = json.loads((shared_dir / "api" / "github-openapi-subset.json").read_text())
     validators: dict[str, OAS30Validator] = {}
@@ -84,6 +108,17 @@ def test_every_mutation_posts_a_signed_delivery_valid_against_the_schemas(
         if row["event"] == "Issue":
             assert row["partition_key"] == payload["data"]["team"]["key"]
             assert payload["data"]["teamId"] == payload["data"]["team"]["id"]
-    removed = {r["payload"]["data"]["id"] for r in linear_rows if r["action"] == "remove"}
-    assert removed == linear.deleted_ids()
+    assert {(r["event"], r["action"]) for r in linear_rows} >= {
+        ("Comment", "create"), ("Comment", "update"), ("Comment", "remove"),
+        ("Cycle", "update"), ("Cycle", "remove"), ("IssueLabel", "update"),
+        ("IssueLabel", "remove")}
+    for row in linear_rows:
+        if row["event"] == "Comment" and row["payload"]["data"]["issue"] is not None:
+            issue = row["payload"]["data"]["issue"]
+            assert row["payload"]["data"]["issueId"] == issue["id"]
+            assert row["partition_key"] == issue["team"]["key"]
+    types = {"Issue": "issue", "Comment": "comment", "Cycle": "cycle", "IssueLabel": "label"}
+    removed = {(types[r["event"]], r["payload"]["data"]["id"]) for r in linear_rows
+               if r["action"] == "remove"}
+    assert removed == linear.deleted_keys()
     store.dispose()

@@ -137,13 +137,11 @@ class RepoActivity:
         self.next_release += 1
         return RELEASE_ID_BASE + repo.index * 1000 + self.next_release - 1
 
-    def on_deleted_item(self, number: int) -> list[tuple[str, str]]:
-        """Delete what lived on a deleted issue; (data_type, external id) of each."""
-        gone = []
-        for comment in self.comments:
-            if comment.number == number and not comment.deleted:
-                comment.deleted = True
-                gone.append(("issue_comment", str(comment.id)))
+    def on_deleted_item(self, number: int) -> list[Comment]:
+        """Delete the comments that lived on a deleted issue; those comments."""
+        gone = [c for c in self.comments if c.number == number and not c.deleted]
+        for comment in gone:
+            comment.deleted = True
         return gone
 
 

@@ -428,7 +428,9 @@ class GitHubWorld:
         for number in rng.sample(deletable, min(len(deletable), len(touched) // 10)):
             self._set(repo, number, moment, deleted=True)
             self._deleted.add(("issue", str(repo.issue_id(number))))
-            self._deleted.update(activity.on_deleted_item(number))
+            for comment in activity.on_deleted_item(number):
+                self._deleted.add(("issue_comment", str(comment.id)))
+                self._notify("issue_comment", "deleted", repo, number, comment=comment)
             counts["issues_deleted"] += 1
             self._notify("issues", "deleted", repo, number)
         self._mutate_activity(repo, touched, moment, counts)
@@ -461,10 +463,12 @@ class GitHubWorld:
             if skels[number].deleted:
                 continue
             if repo.has_issues and rng.random() < 0.3:
-                activity.comments.append(act.Comment(
-                    activity.new_comment_id(repo), number, act.person(rng, people),
-                    act.comment_body(rng), moment, moment))
+                comment = act.Comment(activity.new_comment_id(repo), number,
+                                      act.person(rng, people), act.comment_body(rng), moment,
+                                      moment)
+                activity.comments.append(comment)
                 counts["comments_created"] += 1
+                self._notify("issue_comment", "created", repo, number, comment=comment)
             if skels[number].is_pr and rng.random() < 0.8:
                 self._review(repo, activity, rng, number, moment, counts)
         if not any(r.submitted_at == moment for r in activity.reviews):
@@ -474,27 +478,37 @@ class GitHubWorld:
                 self._set(repo, number, moment)
                 counts["pulls_reviewed"] += 1
                 self._review(repo, activity, rng, number, moment, counts)
-        for kind, items, data_type in (("comments", activity.comments, "issue_comment"),
-                                       ("review_comments", activity.review_comments,
-                                        "review_comment")):
+        for kind, items, data_type, event in (
+                ("comments", activity.comments, "issue_comment", "issue_comment"),
+                ("review_comments", activity.review_comments, "review_comment",
+                 "pull_request_review_comment")):
             live = [c for c in items if not c.deleted and c.updated_at < moment]
             for comment in rng.sample(live, min(len(live), max(1, len(live) // 20))):
+                old_body = comment.body
                 comment.body = act.comment_body(rng) + " (edited)"
                 comment.updated_at = moment
                 counts[f"{kind}_edited"] += 1
+                self._notify(event, "edited", repo, comment.number, comment=comment,
+                             changes={"body": {"from": old_body}})
             live = [c for c in items if not c.deleted and c.updated_at < moment]
             for comment in rng.sample(live, max(0, min(len(live) - 1, max(1, len(live) // 40)))):
                 comment.deleted = True
                 self._deleted.add((data_type, str(comment.id)))
                 counts[f"{kind}_deleted"] += 1
+                self._notify(event, "deleted", repo, comment.number, comment=comment)
         self._mutate_catalogue(repo, activity, rng, moment, counts)
 
     def _review(self, repo: RepoMeta, activity: act.RepoActivity, rng: random.Random,
                 number: int, moment: int, counts: dict[str, int]) -> None:
         before = len(activity.review_comments)
-        act.add_review(activity, repo, rng, len(self.people), number, moment, self.seed)
+        review = act.add_review(activity, repo, rng, len(self.people), number, moment,
+                                self.seed)
         counts["reviews_submitted"] += 1
         counts["review_comments_created"] += len(activity.review_comments) - before
+        self._notify("pull_request_review", "submitted", repo, number, review=review)
+        for comment in activity.review_comments[before:]:
+            self._notify("pull_request_review_comment", "created", repo, number,
+                         comment=comment)
 
     def _mutate_catalogue(self, repo: RepoMeta, activity: act.RepoActivity,
                           rng: random.Random, moment: int, counts: dict[str, int]) -> None:
@@ -505,14 +519,19 @@ class GitHubWorld:
             unused[0].deleted = True
             self._deleted.add(("label", str(unused[0].id)))
             counts["labels_deleted"] += 1
+            self._notify("label", "deleted", repo, label=unused[0])
         edited = rng.choice([lb for lb in labels if not lb.deleted])
+        old_description = edited.description
         edited.description = f"{content.title(rng)} (edited)"
         counts["labels_edited"] += 1
+        self._notify("label", "edited", repo, label=edited,
+                     changes={"description": {"from": old_description or ""}})
         index = len(activity.labels)
-        activity.labels.append(act.Label(
-            index, act.LABEL_ID_BASE + repo.index * 100 + index, f"area-{index}",
-            f"{rng.randrange(1 << 24):06x}", None, False))
+        label = act.Label(index, act.LABEL_ID_BASE + repo.index * 100 + index, f"area-{index}",
+                          f"{rng.randrange(1 << 24):06x}", None, False)
+        activity.labels.append(label)
         counts["labels_created"] += 1
+        self._notify("label", "created", repo, label=label)
         if not activity.milestones:
             return
         live = [m for m in activity.milestones if not m.deleted]
@@ -521,30 +540,43 @@ class GitHubWorld:
             doomed.deleted = True
             self._deleted.add(("milestone", str(doomed.id)))
             counts["milestones_deleted"] += 1
+            self._notify("milestone", "deleted", repo, milestone=doomed)
         first = next(m for m in live if m.number == 1)
+        old_description = first.description
         first.description = content.title(rng)
         first.updated_at = moment
         counts["milestones_edited"] += 1
+        self._notify("milestone", "edited", repo, milestone=first,
+                     changes={"description": {"from": old_description or ""}})
         number = max(m.number for m in activity.milestones) + 1
-        activity.milestones.append(act.Milestone(
+        milestone = act.Milestone(
             act.MILESTONE_ID_BASE + 5_000_000 + repo.index * 1000 + number, number,
-            f"Sprint {number}", "open", None, moment, moment, None, moment + 14 * DAY))
+            f"Sprint {number}", "open", None, moment, moment, None, moment + 14 * DAY)
+        activity.milestones.append(milestone)
         counts["milestones_created"] += 1
+        self._notify("milestone", "created", repo, milestone=milestone)
         releases = [r for r in activity.releases if not r.deleted]
         draft = next((r for r in releases if r.draft), None)
         if draft is not None:
             draft.deleted = True
             self._deleted.add(("release", str(draft.id)))
             counts["releases_deleted"] += 1
+            self._notify("release", "deleted", repo, release=draft)
         published = [r for r in releases if not r.draft]
         if published:
+            old_body = published[0].body
             published[0].body = content.body(rng) or "Notes (edited)"
             counts["releases_edited"] += 1
+            self._notify("release", "edited", repo, release=published[0],
+                         changes={"body": {"from": old_body or ""}})
         version = len(activity.releases) + 2
-        activity.releases.append(act.Release(
+        release = act.Release(
             activity.new_release_id(repo), f"v{version}.0.0", f"Version {version}",
-            content.body(rng), False, False, rng.randrange(len(self.people)), moment, moment))
+            content.body(rng), False, False, rng.randrange(len(self.people)), moment, moment)
+        activity.releases.append(release)
         counts["releases_created"] += 1
+        for action in ("created", "published"):  # as GitHub sends a release made public
+            self._notify("release", action, repo, release=release)
 
     def _edit(self, repo: RepoMeta, number: int, rng: random.Random, moment: int) -> None:
         old = self._item(repo, number)

@@ -490,6 +490,18 @@ class LinearWorld:
             "issue": None if comment.issue_id is None else self._issue_thunk(comment.issue_id),
         }
 
+    def _comment_data(self, comment: CommentRecord) -> dict[str, Any]:
+        """A comment as its webhook carries it: its issue as a small object with the team."""
+        node = self._comment_node(comment)
+        record = None if comment.issue_id is None else self._records.get(comment.issue_id)
+        if record is not None:
+            team = self._teams[record.team]
+            node["issue"] = {"id": record.id, "title": self._issue_node(record)["title"],
+                             "teamId": team["id"],
+                             "team": {"id": team["id"], "key": team["key"],
+                                      "name": team["name"]}}
+        return node
+
     def _issue_thunk(self, node_id: str) -> Callable[..., dict[str, Any] | None]:
         def resolve(*_args: Any, **_kwargs: Any) -> dict[str, Any] | None:
             with self._lock:
@@ -631,6 +643,9 @@ class LinearWorld:
                                                      k=max(0, len(chosen) - len(kinds)))
             for node_id, kind in zip(chosen, plan, strict=True):
                 if kind == "deleted" and self.listeners:
+                    for comment in self._ensure_comments().values():
+                        if comment.issue_id == node_id:
+                            self._notify("Comment", "remove", self._comment_data(comment))
                     self._notify("Issue", "remove", self._issue_node(self._records[node_id]))
                 done = self._mutate_issue(self._records[node_id], kind, rng)
                 counts[done] += 1
@@ -750,7 +765,9 @@ class LinearWorld:
             comment.body = content.comment_body(rng) + " (edited)"
             comment.edited = self._now
             self._touch_comment(comment)
+            self._notify("Comment", "update", self._comment_data(comment))
         for comment_id in removed:
+            self._notify("Comment", "remove", self._comment_data(comments[comment_id]))
             comment = comments.pop(comment_id)
             _remove(self._comments_by_created, (comment.created, comment.id))
             _remove(self._comments_by_updated, (comment.updated, comment.id))
@@ -766,6 +783,7 @@ class LinearWorld:
             comments[comment.id] = comment
             bisect.insort(self._comments_by_created, (comment.created, comment.id))
             bisect.insort(self._comments_by_updated, (comment.updated, comment.id))
+            self._notify("Comment", "create", self._comment_data(comment))
         return {"comments_added": added, "comments_edited": len(touched[1:]),
                 "comments_removed": len(removed)}
 
@@ -777,7 +795,11 @@ class LinearWorld:
         renamed["name"] = f"{rng.choice(content.CYCLE_NAMES)} (renamed)"
         self._stamp(renamed, renamed["_createdAt"], self._now)
         upcoming = cycles[-1]["id"]
+        served = {node["id"]: node for node in self._cycle_nodes()}
+        self._notify("Cycle", "update", served[renamed["id"]])
         removed = int(upcoming not in self._removed["cycle"])
+        if removed:
+            self._notify("Cycle", "remove", served[upcoming])
         self._removed["cycle"].add(upcoming)
         return 1, removed
 
@@ -787,10 +809,14 @@ class LinearWorld:
         label = rng.choice(team_labels)
         label["name"] = label["name"].split(" (")[0] + f" ({rng.choice(['v2', 'legacy'])})"
         self._stamp(label, label["_createdAt"], self._now)
+        served = {node["id"]: node for node in self._label_list()}
+        self._notify("IssueLabel", "update", served[label["id"]])
         removable = [n["id"] for n in self._label_nodes if n["_team"] is None
                      and n["archivedAt"] is None and n["id"] not in self._removed["label"]]
         if removable:
-            self._removed["label"].add(rng.choice(removable))
+            doomed = rng.choice(removable)
+            self._notify("IssueLabel", "remove", served[doomed])
+            self._removed["label"].add(doomed)
         return 1, int(bool(removable))
 
     # -- ground truth ---------------------------------------------------------------------------
