@@ -196,25 +196,29 @@ def sync_teams(client: LinearClient, warehouse: Warehouse, *, full: bool = False
     return TeamListing(result.outcome, sorted(set(keys)))
 
 
-def sync_users(client: LinearClient, warehouse: Warehouse, *, full: bool = False,
-               overlap: timedelta = CURSOR_OVERLAP) -> PartitionOutcome:
-    """Every user, disabled and archived ones included (`includeDisabled`)."""
-    result = sync_listing(client, warehouse, data_type="user", listing=USERS,
-                          mapper=user_record, partition_key=WORKSPACE_SCOPE, full=full,
+def _sync_workspace(client: LinearClient, warehouse: Warehouse, data_type: str,
+                    listing: Listing, mapper: Callable[[dict[str, Any]], Record], *,
+                    full: bool, overlap: timedelta) -> PartitionOutcome:
+    """A workspace-wide listing, incremental by `updatedAt`; `full` marks what vanished."""
+    result = sync_listing(client, warehouse, data_type=data_type, listing=listing,
+                          mapper=mapper, partition_key=WORKSPACE_SCOPE, full=full,
                           overlap=overlap)
     if full:
         _reconcile_all(warehouse, result)
     return result.outcome
+
+
+def sync_users(client: LinearClient, warehouse: Warehouse, *, full: bool = False,
+               overlap: timedelta = CURSOR_OVERLAP) -> PartitionOutcome:
+    """Every user, disabled and archived ones included (`includeDisabled`)."""
+    return _sync_workspace(client, warehouse, "user", USERS, user_record,
+                           full=full, overlap=overlap)
 
 
 def sync_projects(client: LinearClient, warehouse: Warehouse, *, full: bool = False,
                   overlap: timedelta = CURSOR_OVERLAP) -> PartitionOutcome:
-    result = sync_listing(client, warehouse, data_type="project", listing=PROJECTS,
-                          mapper=project_record, partition_key=WORKSPACE_SCOPE, full=full,
-                          overlap=overlap)
-    if full:
-        _reconcile_all(warehouse, result)
-    return result.outcome
+    return _sync_workspace(client, warehouse, "project", PROJECTS, project_record,
+                           full=full, overlap=overlap)
 
 
 def sync_team_issues(client: LinearClient, warehouse: Warehouse, team_key: str, *,
@@ -292,12 +296,8 @@ def sync_team_workflow_states(client: LinearClient, warehouse: Warehouse, team_k
 def sync_labels(client: LinearClient, warehouse: Warehouse, *, full: bool = False,
                 overlap: timedelta = CURSOR_OVERLAP) -> PartitionOutcome:
     """Workspace and team labels in one listing (`issueLabels` returns both)."""
-    result = sync_listing(client, warehouse, data_type="label", listing=LABELS,
-                          mapper=label_record, partition_key=WORKSPACE_SCOPE, full=full,
-                          overlap=overlap)
-    if full:
-        _reconcile_all(warehouse, result)
-    return result.outcome
+    return _sync_workspace(client, warehouse, "label", LABELS, label_record,
+                           full=full, overlap=overlap)
 
 
 def _reconcile_team(client: LinearClient, warehouse: Warehouse, result: ListingResult,
