@@ -24,6 +24,7 @@ from gofap_assets.warehouse import (
     WriteCounts,
 )
 from gofap_assets.warehouse.records import COLUMN_LIMITS
+from gofap_assets.warehouse.store import utcnow
 
 
 class MappingError(ValueError):
@@ -104,7 +105,12 @@ def ingest_pages(warehouse: Warehouse, outcome: PartitionOutcome, pages: Iterabl
     """
     seen: set[str] | None = set() if reconcile else None
     unidentified = 0
-    for page in pages:
+    pages = iter(pages)
+    while True:
+        asked_at = utcnow()  # pages are read lazily: this is before the request that answers
+        page = next(pages, None)
+        if page is None:
+            break
         records: list[Record] = []
         quarantined: list[Quarantined] = []
         for item in page.items:
@@ -132,7 +138,7 @@ def ingest_pages(warehouse: Warehouse, outcome: PartitionOutcome, pages: Iterabl
                 seen.add(record.external_id)
         outcome.counts += warehouse.write(Batch(outcome.source, outcome.data_type,
                                                 outcome.partition_key, records, quarantined,
-                                                page.cursor))
+                                                page.cursor, read_at=asked_at))
         outcome.pages += 1
         if page.last:
             outcome.complete = True

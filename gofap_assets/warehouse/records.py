@@ -211,6 +211,9 @@ class Batch:
     records: Sequence[Record] = ()
     quarantined: Sequence[Quarantined] = ()
     cursor: CursorUpdate | None = None
+    read_at: datetime | None = None
+    """When the API was asked for these records (at the latest): a deletion marked after it
+    stands unless a record changed after the deletion. None: read just now."""
 
 
 @dataclass

@@ -81,11 +81,14 @@ _UPDATE_COLUMNS = ("parent_key", "title", "description", "state", "external_crea
 _JSON_COLUMNS = frozenset({"raw_data", "processed_data"})
 
 
-def _upsert_sql(dialect: str) -> str:
+def _upsert_sql(dialect: str, read_at: datetime | None = None) -> str:
     """The one upsert of `imported_data`, as driver SQL: rows arrive already encoded.
 
     Never replace a row with an older version of it: a slower, overlapping reader (another
-    process, re-reading the boundary) may commit after a newer one.
+    process, re-reading the boundary) may commit after a newer one. With `read_at` (when the
+    API was asked for these rows), a row marked deleted after that moment stays deleted unless
+    the incoming version changed after the deletion: a sync that read an item just before a
+    webhook deleted it cannot revive it, even when the mark lands between lookup and write.
     """
     # psycopg2's execute_values expands the one %s into rows of `_PG_TEMPLATE`
     values = f"({', '.join('?' * len(_UPSERT_COLUMNS))}, NULL)" if dialect == "sqlite" else "%s"
@@ -93,6 +96,12 @@ def _upsert_sql(dialect: str) -> str:
     changed = (f"({t}.content_hash <> excluded.content_hash OR {t}.deleted_at IS NOT NULL) "
                f"AND ({t}.external_updated_at IS NULL OR excluded.external_updated_at IS NULL "
                f"OR excluded.external_updated_at >= {t}.external_updated_at)")
+    if read_at is not None:
+        # A literal of our own clock, not input: execute_values takes no other parameters.
+        moment = (f"'{sqlite_timestamp(read_at)}'" if dialect == "sqlite"
+                  else f"TIMESTAMPTZ '{read_at.astimezone(UTC).isoformat()}'")
+        changed += (f" AND ({t}.deleted_at IS NULL OR {t}.deleted_at < {moment} "
+                    f"OR excluded.external_updated_at > {t}.deleted_at)")
     return (f"INSERT INTO {t} ({', '.join(_UPSERT_COLUMNS)}, deleted_at) VALUES {values} "
             "ON CONFLICT (source, data_type, external_id) DO UPDATE SET "
             + ", ".join(f"{c} = excluded.{c}" for c in _UPDATE_COLUMNS)
@@ -193,7 +202,8 @@ class Warehouse:
         rows = {external_id: self._row(record, stamp, written)
                 for external_id, record in latest.items()}
         with self._writing() as conn:
-            counts = self._upsert(conn, batch.source, batch.data_type, latest, rows)
+            counts = self._upsert(conn, batch.source, batch.data_type, latest, rows,
+                                  batch.read_at)
             counts.unchanged += len(batch.records) - len(latest)
             if batch.quarantined:
                 conn.execute(import_errors.insert(), [
@@ -219,7 +229,8 @@ class Warehouse:
         return counts
 
     def _upsert(self, conn: Connection, source: str, data_type: str,
-                latest: dict[str, Record], rows: dict[str, tuple[Any, ...]]) -> WriteCounts:
+                latest: dict[str, Record], rows: dict[str, tuple[Any, ...]],
+                read_at: datetime | None = None) -> WriteCounts:
         counts = WriteCounts()
         if not latest:
             return counts
@@ -234,7 +245,10 @@ class Warehouse:
             elif _older(record.external_updated_at, known[2]):
                 counts.unchanged += 1  # a version older than the one we hold
                 continue
-            elif not known[1] and (known[0] == digest or (
+            elif known[1] is not None and _read_before_deletion(record, read_at, known[1]):
+                counts.unchanged += 1  # the deletion is newer than what this sync read
+                continue
+            elif known[1] is None and (known[0] == digest or (
                     not known[0].startswith(HASH_PREFIX)
                     and known[0] == record.legacy_content_hash())):
                 counts.unchanged += 1
@@ -245,28 +259,30 @@ class Warehouse:
                 counts.updated += 1
             changed.append(rows[external_id])
         if changed:
-            self._executemany(conn, changed)
+            self._executemany(conn, changed, read_at)
         if rehashed:
             conn.exec_driver_sql(_REHASH_SQL[self.dialect], rehashed)
         return counts
 
-    def _executemany(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+    def _executemany(self, conn: Connection, rows: list[tuple[Any, ...]],
+                     read_at: datetime | None = None) -> None:
         """One statement for the page, straight to the driver: no per-row type processing."""
+        sql = _UPSERT_SQL[self.dialect] if read_at is None else _upsert_sql(self.dialect, read_at)
         if self.dialect == "postgresql":
             import psycopg2  # here: SQLite runs never load it
             from psycopg2.extras import execute_values
 
             cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
             try:
-                execute_values(cursor, _UPSERT_SQL["postgresql"], rows,
+                execute_values(cursor, sql, rows,
                                template=_PG_TEMPLATE, page_size=len(rows))
             except psycopg2.Error as exc:  # as SQLAlchemy would raise it (IntegrityError, ...)
-                raise sa.exc.DBAPIError.instance(_UPSERT_SQL["postgresql"], None, exc,
+                raise sa.exc.DBAPIError.instance(sql, None, exc,
                                                  psycopg2.Error) from exc
             finally:
                 cursor.close()
         else:
-            conn.exec_driver_sql(_UPSERT_SQL["sqlite"], rows)
+            conn.exec_driver_sql(sql, rows)
 
     @staticmethod
     def _row(record: Record, stamp: Callable[[datetime], Any], written: Any) -> tuple[Any, ...]:
@@ -281,17 +297,17 @@ class Warehouse:
                 bool(record.archived))
 
     def _existing(self, conn: Connection, source: str, data_type: str, external_ids: list[str],
-                  ) -> dict[str, tuple[str, bool, datetime | None]]:
-        """Content hash, deleted mark and external update time of the rows we already hold."""
-        found: dict[str, tuple[str, bool, datetime | None]] = {}
+                  ) -> dict[str, tuple[str, datetime | None, datetime | None]]:
+        """Content hash, deletion time and external update time of the rows we already hold."""
+        found: dict[str, tuple[str, datetime | None, datetime | None]] = {}
         t = imported_data.c
         for start in range(0, len(external_ids), _LOOKUP_CHUNK):
             chunk = external_ids[start:start + _LOOKUP_CHUNK]
-            query = sa.select(t.external_id, t.content_hash, t.deleted_at.is_not(None),
+            query = sa.select(t.external_id, t.content_hash, t.deleted_at,
                               t.external_updated_at).where(
                 t.source == source, t.data_type == data_type, t.external_id.in_(chunk))
             for external_id, digest, deleted, updated in conn.execute(query):
-                found[external_id] = (digest, bool(deleted), updated)
+                found[external_id] = (digest, deleted, updated)
         return found
 
     # -- reconciliation ----------------------------------------------------------------------
@@ -306,17 +322,21 @@ class Warehouse:
             return set(conn.execute(query).scalars())
 
     def mark_deleted(self, source: str, data_type: str, external_ids: Iterable[str], *,
-                     parent_key: str | None = None) -> int:
-        """Mark items a full sync no longer found; they stay in `imported_data`.
+                     parent_key: str | None = None, deleted_at: datetime | None = None) -> int:
+        """Mark items a full sync no longer found (or a webhook deleted); they stay in
+        `imported_data`.
 
         With `parent_key`, only rows still under that parent are marked, so an item that moved
-        to another partition (and was rewritten there meanwhile) is left alone.
+        to another partition (and was rewritten there meanwhile) is left alone. `deleted_at` is
+        the deletion's time when the source told us (a webhook's receipt), else now: only a
+        version read or changed after it revives the row.
         """
         ids = sorted(external_ids)
         if not ids:
             return 0
         t = imported_data.c
         now = utcnow()
+        deleted_at = min(deleted_at or now, now)
         marked = 0
         with self._writing() as conn:
             for start in range(0, len(ids), _LOOKUP_CHUNK):
@@ -324,7 +344,7 @@ class Warehouse:
                 stmt = (imported_data.update()
                         .where(t.source == source, t.data_type == data_type,
                                t.external_id.in_(chunk), t.deleted_at.is_(None))
-                        .values(deleted_at=now, updated_at=now))
+                        .values(deleted_at=deleted_at, updated_at=now))
                 if parent_key is not None:
                     stmt = stmt.where(t.parent_key == parent_key)
                 result = conn.execute(stmt)
@@ -332,7 +352,8 @@ class Warehouse:
         return marked
 
     def mark_orphans_deleted(self, source: str, parent_type: str, child_types: Sequence[str],
-                             *, parent_prefix: str = "") -> int:
+                             *, parent_prefix: str = "", deleted_at: datetime | None = None,
+                             ) -> int:
         """Mark children whose parent is gone (a deleted or renamed repository's items).
 
         Children are matched to parents by `parent_key` = the parent row's `title` (a
@@ -345,6 +366,7 @@ class Warehouse:
                                                 t.data_type == parent_type,
                                                 t.deleted_at.is_(None))
         now = utcnow()
+        deleted_at = min(deleted_at or now, now)
         marked = 0
         with self._writing() as conn:
             known = set(conn.execute(live_parents).scalars())
@@ -356,7 +378,7 @@ class Warehouse:
                             .where(t.source == source, t.data_type == child_type,
                                    t.parent_key.in_(gone[start:start + _LOOKUP_CHUNK]),
                                    t.deleted_at.is_(None))
-                            .values(deleted_at=now, updated_at=now))
+                            .values(deleted_at=deleted_at, updated_at=now))
                     marked += conn.execute(stmt).rowcount
         return marked
 
@@ -611,6 +633,15 @@ def _add_missing_columns(conn: Connection) -> None:
 
 def _older(incoming: datetime | None, held: datetime | None) -> bool:
     return incoming is not None and held is not None and incoming < held
+
+
+def _read_before_deletion(record: Record, read_at: datetime | None, deleted_at: datetime) -> bool:
+    """The row was marked deleted after the API was asked for this version, which has not
+    changed since the deletion: only a read after the mark, or a newer version, revives it."""
+    if read_at is None or read_at > deleted_at:
+        return False
+    updated = record.external_updated_at
+    return updated is None or updated <= deleted_at
 
 
 def _masked(url: str) -> str:

@@ -79,7 +79,7 @@ class Target:
 class Plan:
     outcomes: dict[int, str] = field(default_factory=dict)
     """Deliveries decided without a sync: ignored, failed, or (once applied) deleted."""
-    deletions: list[tuple[int, str, Delete]] = field(default_factory=list)
+    deletions: list[tuple[Stored, Delete]] = field(default_factory=list)
     refreshes: dict[tuple[str, str | None], set[str]] = field(default_factory=dict)
     """(service, partition key or None) -> assets to re-read."""
     waiting: dict[tuple[str, str | None], list[int]] = field(default_factory=dict)
@@ -180,7 +180,7 @@ def make_plan(pending: Sequence[Stored], warehouse: Warehouse, catalog: Catalog,
         refreshed = False
         for action in meaning.actions:
             if isinstance(action, Delete):
-                plan.deletions.append((delivery.id, delivery.service, action))
+                plan.deletions.append((delivery, action))
                 continue
             problem = _add_refresh(plan, delivery, action, warehouse, catalog, known,
                                    known_partitions)
@@ -249,14 +249,19 @@ def _add_refresh(plan: Plan, delivery: Stored, action: Refresh, warehouse: Wareh
 def apply_deletions(warehouse: Warehouse, plan: Plan) -> dict[int, str]:
     """Mark what the deletions name, exactly as a full sync's reconciliation would."""
     outcomes: dict[int, str] = {}
-    for delivery_id, service, deletion in plan.deletions:
+    for delivery, deletion in plan.deletions:
+        delivery_id, service = delivery.id, delivery.service
+        # Deleted when it was received, at the latest: a sync that read the item before
+        # then cannot revive it (only a version changed after the deletion can).
         try:
             warehouse.mark_deleted(service, deletion.data_type, [deletion.external_id],
-                                   parent_key=deletion.parent_key)
+                                   parent_key=deletion.parent_key,
+                                   deleted_at=delivery.received_at)
             if deletion.children:
                 warehouse.mark_orphans_deleted(service, deletion.data_type,
                                                deletion.children,
-                                               parent_prefix=deletion.children_prefix)
+                                               parent_prefix=deletion.children_prefix,
+                                               deleted_at=delivery.received_at)
         except Exception as exc:
             outcomes[delivery_id] = f"failed: {redact(str(exc))}"
         else:
