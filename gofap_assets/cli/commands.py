@@ -17,7 +17,7 @@ from gofap_assets.config import ENV_VARS, SECRET_FIELDS, Settings, mask_database
 from gofap_assets.logs import configure_logging, redact
 from gofap_assets.warehouse import Warehouse
 from gofap_assets.warehouse.catalog import UnknownType, reference, resolve_type
-from gofap_assets.warehouse.schema import sync_status
+from gofap_assets.warehouse.schema import FIELD_NOTE, QUARANTINED, sync_status
 
 EXIT_OK, EXIT_PARTIAL = 0, 1
 
@@ -209,7 +209,7 @@ def status(args: argparse.Namespace) -> int:
             "rows_now": warehouse.live_count(service),
             "rows_written": row["total_items_synced"],
             "success_rate": row["success_count"] / runs if runs else None,
-            "quarantined": warehouse.quarantine_count(service),
+            **_import_errors(warehouse, service),
             "health": _health(row, settings.sync_interval_minutes),
             "deferred": _deferred(warehouse, service),
             **_last_error(row),
@@ -227,12 +227,14 @@ def status(args: argparse.Namespace) -> int:
         "rows_written": row["rows_written"],
         "success_rate": "-" if row["success_rate"] is None else f"{row['success_rate']:.0%}",
         "quarantined": row["quarantined"],
+        "field_notes": row["field_notes"],
         "health": row["health"],
         "deferred": row["deferred"],
         "last_error": _error_cell(row),
     } for row in rows]
     columns = ["service", "configured", "enabled", "interval_min", "last_sync", "last_success",
-               "rows_now", "rows_written", "success_rate", "quarantined", "health", "deferred",
+               "rows_now", "rows_written", "success_rate", "quarantined", "field_notes",
+               "health", "deferred",
                "last_error"]
     width = max((len(row["last_error"]) for row in table), default=0)
     for row in table:  # pandas right-aligns text; a sentence reads from the left
@@ -246,6 +248,12 @@ def status(args: argparse.Namespace) -> int:
         with pd.option_context("display.max_colwidth", None, "display.width", 250):
             print(frame.to_string(index=False, justify="left"))
     return EXIT_OK
+
+
+def _import_errors(warehouse: Warehouse, service: str) -> dict[str, int]:
+    """Records not imported, and fields stored as null in imported ones (`list-errors`)."""
+    counts = warehouse.import_error_counts(service)
+    return {"quarantined": counts[QUARANTINED], "field_notes": counts[FIELD_NOTE]}
 
 
 def _iso(value: Any) -> str:
@@ -266,6 +274,16 @@ def _when(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%SZ") if moment else "never"
 
 
+def _since(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        since = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"--since {text!r} is not a date (YYYY-MM-DD)") from None
+    return since if since.tzinfo else since.replace(tzinfo=UTC)
+
+
 LIST_COLUMNS = ["source", "data_type", "reference", "title", "state", "external_updated_at",
                 "external_id"]
 
@@ -280,13 +298,7 @@ def list_data(args: argparse.Namespace) -> int:
             data_type = resolve_type(args.data_type, args.source)
         except UnknownType as exc:
             raise UsageError(str(exc)) from None
-    since = None
-    if args.since:
-        try:
-            since = datetime.fromisoformat(args.since)
-        except ValueError:
-            raise UsageError(f"--since {args.since!r} is not a date (YYYY-MM-DD)") from None
-        since = since if since.tzinfo else since.replace(tzinfo=UTC)
+    since = _since(args.since)
     warehouse = _warehouse(settings)
     rows = warehouse.browse(source=args.source, data_type=data_type, state=args.state,
                             search=args.search, since=since, limit=args.limit,
@@ -294,6 +306,31 @@ def list_data(args: argparse.Namespace) -> int:
     for row in rows:
         row["reference"] = reference(row)
     _print_frame(rows, args.format, columns=LIST_COLUMNS)
+    return EXIT_OK
+
+
+ERROR_COLUMNS = ["seen_at", "source", "data_type", "kind", "partition_key", "external_id",
+                 "reason"]
+
+
+def list_errors(args: argparse.Namespace) -> int:
+    """The `import_errors` rows, newest first: what was quarantined, which fields were nulled."""
+    settings = _settings()
+    if not 1 <= args.limit <= 10_000:
+        raise UsageError("--limit must be between 1 and 10000")
+    data_type = None
+    if args.data_type:
+        try:
+            data_type = resolve_type(args.data_type, args.source)
+        except UnknownType as exc:
+            raise UsageError(str(exc)) from None
+    since = _since(args.since)
+    rows = _warehouse(settings).list_import_errors(
+        source=args.source, data_type=data_type, kind=args.kind, since=since, limit=args.limit)
+    columns = ERROR_COLUMNS + (["raw_text"] if args.format != "table" else [])
+    for row in rows:
+        row["seen_at"] = _when(row["seen_at"]) if args.format == "table" else _iso(row["seen_at"])
+    _print_frame(rows, args.format, columns=columns)
     return EXIT_OK
 
 

@@ -13,6 +13,7 @@ from gofap_assets.cli import commands, webhooks
 from gofap_assets.config import ConfigError
 from gofap_assets.warehouse import WarehouseError
 from gofap_assets.warehouse.catalog import known_types
+from gofap_assets.warehouse.schema import ERROR_KINDS
 
 EXIT_USAGE = 2
 EXIT_CODES = """exit codes:
@@ -100,6 +101,19 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--format", choices=["table", "json", "csv"], default="table")
     data.add_argument("--include-deleted", action="store_true")
 
+    errors = sub.add_parser("list-errors",
+                            help="records quarantined and fields stored as null, newest first")
+    errors.add_argument("--source", choices=["linear", "github"])
+    errors.add_argument("--type", dest="data_type", metavar="TYPE",
+                        help="one data type, singular or plural")
+    errors.add_argument("--kind", choices=ERROR_KINDS,
+                        help="quarantined: the record was not imported; field_note: it was, "
+                        "with one field stored as null")
+    errors.add_argument("--since", help="seen on or after this date (YYYY-MM-DD)")
+    errors.add_argument("--limit", type=int, default=20)
+    errors.add_argument("--format", choices=["table", "json", "csv"], default="table",
+                        help="json and csv add the raw text")
+
     configure = sub.add_parser("configure-service", help="enable or disable a service's syncs")
     configure.add_argument("name", choices=["linear", "github"])
     toggle = configure.add_mutually_exclusive_group(required=True)
@@ -141,6 +155,7 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "sync": commands.sync,
     "status": commands.status,
     "list-data": commands.list_data,
+    "list-errors": commands.list_errors,
     "configure-service": commands.configure_service,
     "set-interval": commands.set_interval,
     "start-scheduler": commands.start_scheduler,

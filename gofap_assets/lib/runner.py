@@ -258,7 +258,8 @@ def _summary(outcome: PartitionOutcome) -> str:
     if c.quarantined:
         text += f", {c.quarantined} quarantined"
     if c.field_notes:
-        text += f", {c.field_notes} fields stored as null (see import_errors)"
+        text += (f", {c.field_notes} fields stored as null "
+                 "(gofap-import list-errors --kind field_note)")
     if c.deleted:
         text += f", {c.deleted} marked deleted"
     return f"{text} ({outcome.note})" if outcome.note else text

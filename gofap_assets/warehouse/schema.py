@@ -118,8 +118,13 @@ sync_partitions = sa.Table(
     sa.Column("resume_cursor", sa.String(64), comment="the cursor that listing will commit"),
 )
 
-ADDED_COLUMNS = {"sync_partitions": ("deferred_until", "resume_url", "resume_cursor")}
+ADDED_COLUMNS = {"sync_partitions": ("deferred_until", "resume_url", "resume_cursor"),
+                 "import_errors": ("kind",)}
 """Columns newer than their tables: `create_schema` adds them to an older warehouse."""
+
+FIELD_NOTE, QUARANTINED = "field_note", "quarantined"
+ERROR_KINDS = (FIELD_NOTE, QUARANTINED)
+"""What an `import_errors` row is."""
 
 import_errors = sa.Table(
     "import_errors",
@@ -129,6 +134,9 @@ import_errors = sa.Table(
     sa.Column("data_type", sa.String(32), nullable=False),
     sa.Column("partition_key", sa.String(255)),
     sa.Column("external_id", sa.String(255)),
+    sa.Column("kind", sa.String(16), nullable=False, server_default=QUARANTINED,
+              comment="quarantined: the record was not imported; field_note: it was, with "
+              "this field stored as null"),
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("raw_text", sa.Text, nullable=False),
     sa.Column("seen_at", UtcDateTime, nullable=False, default=_now),

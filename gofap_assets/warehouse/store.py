@@ -27,6 +27,9 @@ from gofap_assets.warehouse.records import (
 )
 from gofap_assets.warehouse.schema import (
     ADDED_COLUMNS,
+    ERROR_KINDS,
+    FIELD_NOTE,
+    QUARANTINED,
     SUPERSEDED_INDEXES,
     import_errors,
     imported_data,
@@ -210,6 +213,7 @@ class Warehouse:
                     {"source": q.source, "data_type": q.data_type,
                      "partition_key": clean_text(q.partition_key),
                      "external_id": clean_text(q.external_id),
+                     "kind": QUARANTINED if q.field is None else FIELD_NOTE,
                      "reason": clean_text(q.reason), "raw_text": clean_text(q.raw_text),
                      "seen_at": now}
                     for q in batch.quarantined])
@@ -449,10 +453,29 @@ class Warehouse:
         with self._reading() as conn:
             return int(conn.execute(query).scalar_one())
 
-    def quarantine_count(self, source: str) -> int:
-        query = sa.select(sa.func.count()).where(import_errors.c.source == source)
+    def import_error_counts(self, source: str) -> dict[str, int]:
+        """`import_errors` rows of `source` by kind (every kind, zero included)."""
+        t = import_errors.c
+        query = sa.select(t.kind, sa.func.count()).where(t.source == source).group_by(t.kind)
         with self._reading() as conn:
-            return int(conn.execute(query).scalar_one())
+            found = dict(conn.execute(query).tuples().all())
+        return {kind: int(found.get(kind, 0)) for kind in ERROR_KINDS}
+
+    def list_import_errors(self, *, source: str | None = None, data_type: str | None = None,
+                      kind: str | None = None, since: datetime | None = None,
+                      limit: int = 20) -> list[dict[str, Any]]:
+        """Newest first; every filter is a bound parameter."""
+        t = import_errors.c
+        query = sa.select(t.seen_at, t.source, t.data_type, t.kind, t.partition_key,
+                          t.external_id, t.reason, t.raw_text)
+        for column, value in ((t.source, source), (t.data_type, data_type), (t.kind, kind)):
+            if value is not None:
+                query = query.where(column == value)
+        if since is not None:
+            query = query.where(t.seen_at >= since)
+        query = query.order_by(t.seen_at.desc(), t.id.desc()).limit(limit)
+        with self._reading() as conn:
+            return [dict(r._mapping) for r in conn.execute(query)]
 
     # -- partition and service bookkeeping ---------------------------------------------------
 
@@ -619,7 +642,8 @@ class Warehouse:
 
 
 def _add_missing_columns(conn: Connection) -> None:
-    """Add the columns a warehouse made by an older release lacks (nullable, so no backfill)."""
+    """Add the columns a warehouse made by an older release lacks: nullable, or NOT NULL with
+    their default, then filled in where the old rows tell (`_BACKFILLS`)."""
     inspector = sa.inspect(conn)
     for table_name, names in ADDED_COLUMNS.items():
         present = {c["name"] for c in inspector.get_columns(table_name)}
@@ -627,8 +651,22 @@ def _add_missing_columns(conn: Connection) -> None:
             if name in present:
                 continue
             column = metadata.tables[table_name].c[name]
-            kind = column.type.compile(dialect=conn.dialect)
-            conn.execute(sa.text(f'ALTER TABLE "{table_name}" ADD COLUMN "{name}" {kind}'))
+            ddl = column.type.compile(dialect=conn.dialect)
+            if column.server_default is not None:
+                ddl += f" DEFAULT '{column.server_default.arg}'"  # type: ignore[attr-defined]
+                ddl += "" if column.nullable else " NOT NULL"
+            conn.execute(sa.text(f'ALTER TABLE "{table_name}" ADD COLUMN "{name}" {ddl}'))
+            backfill = _BACKFILLS.get((table_name, name))
+            if backfill is not None:
+                conn.execute(backfill)
+
+
+_BACKFILLS = {
+    # Field notes were told apart by their reason alone ("field 'x' stored as null ...").
+    ("import_errors", "kind"): import_errors.update()
+    .where(import_errors.c.reason.like("field % stored as null%"))
+    .values(kind=FIELD_NOTE),
+}
 
 
 def _older(incoming: datetime | None, held: datetime | None) -> bool:

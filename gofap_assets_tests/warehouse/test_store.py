@@ -82,7 +82,7 @@ def test_quarantine_lands_beside_good_rows(warehouse: Warehouse) -> None:
     assert (counts.inserted, counts.quarantined) == (1, 1)
     assert rows(warehouse, "SELECT reason, raw_text FROM import_errors") == [
         ("number: missing", '{"id": 9}')]
-    assert warehouse.quarantine_count("github") == 1
+    assert warehouse.import_error_counts("github") == {"field_note": 0, "quarantined": 1}
 
 
 def test_mark_deleted_keeps_rows_but_hides_them_from_views(warehouse: Warehouse) -> None:
