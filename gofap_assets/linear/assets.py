@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import dagster as dg
 
+from gofap_assets.http import BudgetExhaustedError
 from gofap_assets.ingest import PartitionOutcome
 from gofap_assets.lib.partitions import SyncConfig, sync_partition_keys
 from gofap_assets.lib.runner import run_listing, run_partitions
@@ -131,15 +132,21 @@ def _team_asset(name: str, data_type: str, description: str,
         client, store = linear.client, warehouse.warehouse
         try:
             client.verify_workspace()
+        except BudgetExhaustedError:
+            pass  # not a failure: each partition's own check below defers it, as a listing would
         except Exception as exc:
             store.record_service_run(SERVICE, items=0, error=str(exc))
             raise
         overlap = _overlap(linear)
+
+        def work(key: str) -> PartitionOutcome:
+            client.verify_workspace()  # once per client; the spent credential answers at once
+            return sync(client, store, key, config.full, overlap)
+
         return run_partitions(
             context, service=SERVICE, data_type=data_type, keys=context.partition_keys,
-            work=lambda key: sync(client, store, key, config.full, overlap), warehouse=store,
-            stats=client.http.stats, concurrency=linear.concurrency,
-            extra=lambda: _api_metadata(client))
+            work=work, warehouse=store, stats=client.http.stats,
+            concurrency=linear.concurrency, extra=lambda: _api_metadata(client))
 
     return _asset
 

@@ -130,6 +130,13 @@ class LinearApp:
         self._documents: dict[str, tuple[DocumentNode | None, list[dict[str, Any]]]] = {}
         self.schema = _executable_schema()
 
+    def spend_request_budget(self) -> None:
+        """Empty the request bucket now, as another client of the same key would (with
+        `enforce_rate_limits`, the next query is RATELIMITED until it refills)."""
+        with self._limits_lock:
+            self._requests.refill(self._now_ms())
+            self._requests.level = 0.0
+
     # -- HTTP -----------------------------------------------------------------------------------
 
     def handle(self, request: Request) -> Response:
