@@ -383,6 +383,19 @@ def demo(args: argparse.Namespace) -> int:
     return run_demo(scale=args.scale, seed=args.seed, database_url=args.database_url)
 
 
+def _check_webhook_url(url: str) -> None:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        parts = parts._replace(netloc="")
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
+        raise UsageError(f"--webhook-url {url!r} is not the receiver's base URL "
+                         "(http://HOST:PORT, as `gofap-import webhooks serve` prints it)")
+
+
 def sandbox(args: argparse.Namespace) -> int:
     from gofap_assets.sandbox.serve import serve_forever
 
@@ -391,9 +404,15 @@ def sandbox(args: argparse.Namespace) -> int:
                          "port)")
     if args.latency_ms < 0:
         raise UsageError(f"--latency-ms {args.latency_ms:g} cannot be negative")
+    if args.webhook_url is not None:
+        _check_webhook_url(args.webhook_url)
+    if not 0.1 <= args.change_every <= 86_400:
+        raise UsageError(f"--change-every {args.change_every:g} must be between 0.1 and 86400 "
+                         "seconds")
     try:
         return serve_forever(port=args.port, scale=args.scale, seed=args.seed,
-                             faults=args.faults, latency_ms=args.latency_ms)
+                             faults=args.faults, latency_ms=args.latency_ms,
+                             webhook_url=args.webhook_url, change_every=args.change_every)
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             raise UsageError(f"port {args.port} on 127.0.0.1 is already in use; choose another "

@@ -143,6 +143,12 @@ def build_parser() -> argparse.ArgumentParser:
                          "(default: %(default)s)")
     sandbox.add_argument("--latency-ms", type=float, default=0.0,
                          help="added to every answer (default: %(default)s)")
+    sandbox.add_argument("--webhook-url", metavar="URL",
+                         help="a webhook receiver (gofap-import webhooks serve) to post signed "
+                         "deliveries to, for changes made every --change-every seconds")
+    sandbox.add_argument("--change-every", type=float, default=10.0, metavar="SECONDS",
+                         help="with --webhook-url: seconds between changes (default: "
+                         "%(default)s)")
 
     webhooks.add_commands(sub)
     return parser
