@@ -90,6 +90,10 @@ class GitHubAppInstallation(Credential):
         self._lock = threading.Lock()
         self._token: str | None = None
         self._expires_at: float | None = None
+        self._renewed_unproven = False
+        """The token was minted for a 401 and no answer has accepted it yet."""
+        self._refused: str | None = None
+        """Why this installation is given up: a freshly minted token was refused too."""
         self._http: ApiClient | None = None
         self.app_name: str | None = None
         self.account: str | None = None
@@ -122,6 +126,8 @@ class GitHubAppInstallation(Credential):
 
     def authorization(self) -> str:
         with self._lock:
+            if self._refused is not None:
+                raise GitHubAppError(self._refused, status=401)
             if (self._token is None or self._expires_at is None
                     or self._expires_at - self._clock() < RENEW_BEFORE_SECONDS):
                 self._mint()
@@ -129,11 +135,32 @@ class GitHubAppInstallation(Credential):
             return f"Bearer {self._token}"
 
     def renew(self, rejected: str) -> bool:
-        """A 401 on `rejected`: mint anew unless another thread already has (then just retry)."""
+        """A 401 on `rejected`: mint anew unless another thread already has (then just retry).
+
+        One renewal at a time: the threads whose requests met the same 401 wait on the lock and
+        retry on the token it minted. If that token is refused before any answer accepted it,
+        minting more would only meet more 401s (the installation was suspended, or the app
+        lost its access): the installation is given up with an error saying so.
+        """
         with self._lock:
-            if self._token is None or rejected == f"Bearer {self._token}":
-                self._mint()
+            if self._refused is not None:
+                raise GitHubAppError(self._refused, status=401)
+            if self._token is not None and rejected != f"Bearer {self._token}":
+                return True
+            if self._token is not None and self._renewed_unproven:
+                self._refused = (
+                    f"GitHub refused a freshly minted installation token of app {self.app_id} "
+                    "(401) right after renewing the one it revoked: the installation may be "
+                    "suspended or removed, or the app's access revoked; check the app's "
+                    "installation and its repository access, then sync again")
+                raise GitHubAppError(self._refused, status=401)
+            self._mint()
+            self._renewed_unproven = True
             return True
+
+    def accepted(self, authorization: str) -> None:
+        if self._renewed_unproven and authorization == f"Bearer {self._token}":
+            self._renewed_unproven = False
 
     def _mint(self) -> None:
         installation = self.installation_id()
@@ -149,6 +176,7 @@ class GitHubAppInstallation(Credential):
         self._token = token
         self._expires_at = _parse_time(data.get("expires_at")) or self._clock() + 3600
         self.tokens_minted += 1
+        self._renewed_unproven = False
 
     def installation_id(self) -> int:
         """GITHUB_APP_INSTALLATION_ID, else the installation on GITHUB_ORG, else the only one."""

@@ -216,13 +216,20 @@ class ApiClient:
                     self._rate_limited(wait, rate_limit_waits, response, credential)
                     continue
                 if response.status_code == 401 and credential is not None:
-                    if not renewed and credential.renew(headers["Authorization"]):
+                    assert self.pool is not None
+                    try:  # asked even after one renewal: it tells a fresh secret refused
+                        retry = credential.renew(headers["Authorization"]) and not renewed
+                    except AuthenticationError as exc:
+                        self.pool.reject(credential, str(exc))
+                        raise
+                    if retry:
                         renewed = True
                         continue
                     error = self._error(response, credential)
-                    assert self.pool is not None
                     self.pool.reject(credential, str(error))
                     raise error
+                if credential is not None:
+                    credential.accepted(headers["Authorization"])
                 if response.status_code in RETRYABLE_STATUSES or response.status_code == 429:
                     raise _Transient(f"HTTP {response.status_code}", response)
                 if response.status_code == 304:

@@ -35,6 +35,9 @@ class Credential:
         """After a 401 on `rejected`: get a fresh secret and say whether retrying makes sense."""
         return False
 
+    def accepted(self, authorization: str) -> None:
+        """An answer other than 401 to a request sent with `authorization`."""
+
 
 class StaticToken(Credential):
     """A token or key that never changes during a run (personal token, API key, OAuth token)."""

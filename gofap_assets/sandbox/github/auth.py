@@ -60,6 +60,8 @@ class SandboxGitHubAppIdentity:
         self.jwts: list[str] = []
         """Every JWT presented (valid or not), for the tests' secret scans."""
         self.minted: list[MintedToken] = []
+        self.refusing = False
+        """Every installation token is refused, fresh ones too (a suspended installation)."""
 
     # -- the JWT ----------------------------------------------------------------------------
 
@@ -101,9 +103,14 @@ class SandboxGitHubAppIdentity:
             minted = self._tokens.get(token)
         if minted is None:
             return None
-        if minted.expires_at <= self._clock():
+        if self.refusing or minted.expires_at <= self._clock():
             raise JwtRejected("Bad credentials")
         return minted.installation_id
+
+    def refuse_all(self) -> None:
+        """From now on every installation token answers 401, even one minted later (the
+        installation was suspended while the app can still mint)."""
+        self.refusing = True
 
     def expire_all(self) -> None:
         """Every token minted so far expires now (the next use answers 401)."""
