@@ -151,8 +151,9 @@ def sync_repository_endpoint(client: GitHubClient, warehouse: Warehouse, endpoin
 
     def pages() -> Iterator[Page]:
         new_cursor, first_etag, saw_new = cursor, None, False
-        if resume:
+        if resume:  # what the first page, read by the interrupted sync, set
             new_cursor, saw_new = state.resume_cursor or cursor, True
+            first_etag = state.resume_etag
         accept = frozenset(endpoint.empty_statuses)
         listing = (client.pages(resume, None, accept_statuses=accept) if resume else
                    client.pages(path, params, etag=etag, accept_statuses=accept))
@@ -189,7 +190,8 @@ def sync_repository_endpoint(client: GitHubClient, warehouse: Warehouse, endpoin
         except BudgetExhaustedError:
             if committed_next and not full:
                 warehouse.record_resume_point(SOURCE, endpoint.data_type, repo,
-                                              url=committed_next, cursor=new_cursor)
+                                              url=committed_next, cursor=new_cursor,
+                                              etag=first_etag)
             raise
         except ApiError:
             if resume and committed_next is None:  # a stale link: start over next time

@@ -116,9 +116,12 @@ sync_partitions = sa.Table(
     sa.Column("resume_url", sa.Text,
               comment="the next page of a listing the budget interrupted, read from there on"),
     sa.Column("resume_cursor", sa.String(64), comment="the cursor that listing will commit"),
+    sa.Column("resume_etag", sa.String(255),
+              comment="the ETag of that listing's first page, saved once it completes"),
 )
 
-ADDED_COLUMNS = {"sync_partitions": ("deferred_until", "resume_url", "resume_cursor"),
+ADDED_COLUMNS = {"sync_partitions": ("deferred_until", "resume_url", "resume_cursor",
+                                     "resume_etag"),
                  "import_errors": ("kind",)}
 """Columns newer than their tables: `create_schema` adds them to an older warehouse."""
 

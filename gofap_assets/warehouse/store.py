@@ -59,6 +59,8 @@ class PartitionState:
     resume_url: str | None = None
     """Where a listing the rate-limit budget interrupted goes on (its next page's link)."""
     resume_cursor: str | None = None
+    resume_etag: str | None = None
+    """The first page's ETag of that interrupted listing: its ETag once the listing completes."""
 
 
 def normalise_url(url: str) -> str:
@@ -225,7 +227,8 @@ class Warehouse:
                     etag = None  # only an optimisation: a server's oversized one is dropped
                 values: dict[str, Any] = {"cursor": batch.cursor.cursor, "etag": etag,
                                           "etag_url": batch.cursor.etag_url,
-                                          "resume_url": None, "resume_cursor": None}
+                                          "resume_url": None, "resume_cursor": None,
+                                          "resume_etag": None}
                 if batch.cursor.full_sync:
                     values["last_full_sync_at"] = now
                 self._upsert_partition(conn, batch.source, batch.data_type,
@@ -481,7 +484,8 @@ class Warehouse:
 
     def partition_state(self, source: str, data_type: str, partition_key: str) -> PartitionState:
         t = sync_partitions.c
-        query = sa.select(t.cursor, t.etag, t.etag_url, t.resume_url, t.resume_cursor).where(
+        query = sa.select(t.cursor, t.etag, t.etag_url, t.resume_url, t.resume_cursor,
+                          t.resume_etag).where(
             t.source == source, t.data_type == data_type, t.partition_key == partition_key)
         with self._reading() as conn:
             row = conn.execute(query).first()
@@ -509,12 +513,18 @@ class Warehouse:
                                    add_items=items)
 
     def record_resume_point(self, source: str, data_type: str, partition_key: str, *,
-                            url: str | None, cursor: str | None) -> None:
-        """Where an interrupted listing goes on (the link after its last committed page), and
-        the cursor it commits at its end; `url=None` forgets it (the listing starts over)."""
+                            url: str | None, cursor: str | None,
+                            etag: str | None = None) -> None:
+        """Where an interrupted listing goes on (the link after its last committed page), the
+        cursor and first-page ETag it commits at its end; `url=None` forgets it (the listing
+        starts over). The listing's own ETag is left alone until it completes: answering its
+        first page with a 304 now would skip the pages not yet read."""
+        if etag is not None and len(etag) > _ETAG_LIMIT:
+            etag = None
         with self._writing() as conn:
             self._upsert_partition(conn, source, data_type, partition_key,
-                                   {"resume_url": url, "resume_cursor": cursor})
+                                   {"resume_url": url, "resume_cursor": cursor,
+                                    "resume_etag": etag})
 
     def deferred_partitions(self, source: str, data_types: Sequence[str] | None = None
                             ) -> dict[tuple[str, str], datetime]:
