@@ -149,6 +149,8 @@ class ApiClient:
             max_wait=max_rate_limit_wait, hint=auth_hint, sleep=sleep,
             on_wait=lambda: self.stats.add(rate_limit_waits=1)) if credentials else None
         self._budget_probe = budget_probe
+        if self.pool is not None and budget_probe is not None:
+            self.pool.probe = lambda credential: budget_probe(self, credential)
         self.stats.credentials = self.account
         self._probed = not (self.pool is not None and budget_probe is not None
                             and (len(self.pool) > 1 or rate_limit_reserve > 0))

@@ -75,6 +75,18 @@ class _Slot:
     inflight: int = 0
     paused_until: float | None = None
     rejected: str | None = None
+    probing: bool = False
+    unprobed: bool = False
+    """The budget probe cannot tell this credential's budget (rate limits off, or a reading
+    that contradicts the reset just waited for): one request at a time learns it instead."""
+    waited_reset: float | None = None
+    """The reset this credential's budget was last forgotten at (waited for)."""
+    fruitless_probes: int = 0
+
+
+MAX_PROBES = 10
+"""Budget readings in a row that find it still spent (about a second apart) before the pool
+stops asking and lets one request at a time learn it: a server whose window rolls late."""
 
 
 class CredentialPool:
@@ -100,6 +112,9 @@ class CredentialPool:
         self._clock = clock
         self._sleep = sleep
         self._on_wait = on_wait
+        self.probe: Callable[[Credential], None] | None = None
+        """Reads a credential's budget for free (GitHub's `GET /rate_limit`): with a reserve,
+        no request goes out on a credential whose budget is unknown until it has."""
 
     def __len__(self) -> int:
         return len(self._slots)
@@ -129,11 +144,18 @@ class CredentialPool:
                     if not live:
                         raise AuthenticationError(self.service, self._slots[0].rejected
                                                   or "rejected", status=401)
+                    unknown = next((s for s in live if self._needs_probe(s, now)), None)
+                    if unknown is not None:
+                        unknown.probing = True
+                        break
                     if not any(self._awaits_answers(s, now) for s in live):
                         break
                     # Only requests in flight hold the budget back: their answers say more.
                     self._changed.wait(timeout=1.0)
                 back = min(self._back_at(s, now) for s in live)
+            if unknown is not None:
+                self._probe(unknown)
+                continue
             # Up to the next hundredth: never wake early, and a retry-after of 3 s waits 3 s
             # although the pause began a moment ago.
             wait = max(0.0, math.ceil(round((back - now) * 100, 6)) / 100)
@@ -163,7 +185,41 @@ class CredentialPool:
             return False
         if slot.paused_until is not None and slot.paused_until > now:
             return False
-        return slot.remaining is None or slot.remaining - slot.inflight > self.reserve
+        if slot.remaining is None:
+            # With a reserve to keep, a budget unknown (never read, or its window just ended)
+            # is read first; unreadable, one request at a time learns it from the answer.
+            readable = self.probe is not None and not slot.unprobed
+            return not self.reserve or (not readable and slot.inflight == 0)
+        # Requests in flight count against the reserve before they are answered.
+        return slot.remaining - slot.inflight > self.reserve
+
+    def _needs_probe(self, slot: _Slot, now: float) -> bool:
+        return (bool(self.reserve) and self.probe is not None and slot.remaining is None
+                and not slot.unprobed and not slot.probing
+                and (slot.paused_until is None or slot.paused_until <= now))
+
+    def _probe(self, slot: _Slot) -> None:
+        """Read `slot`'s budget outside the lock (the other threads wait for the reading)."""
+        assert self.probe is not None
+        try:
+            self.probe(slot.credential)
+        except AuthenticationError as exc:
+            self.reject(slot.credential, str(exc))
+        except Exception as exc:  # a probe is an optimisation: its failure only costs speed
+            log.warning("%s: could not read the budget of %s (%s)", self.service,
+                        slot.credential.name, exc)
+        with self._changed:
+            slot.probing = False
+            now = self._clock()
+            spent = slot.remaining is not None and slot.remaining <= self.reserve
+            slot.fruitless_probes = slot.fruitless_probes + 1 if spent else 0
+            # A reading of the very window just waited for, still ahead by our clock: the
+            # server and our clock disagree, so the answers will say (never loop on probes).
+            stale = (spent and slot.reset is not None and slot.waited_reset is not None
+                     and now < slot.reset <= slot.waited_reset + 1)
+            if slot.remaining is None or stale or slot.fruitless_probes >= MAX_PROBES:
+                slot.remaining, slot.reset, slot.unprobed = None, None, True
+            self._changed.notify_all()
 
     def _best(self, now: float) -> _Slot | None:
         usable = [s for s in self._slots if self._usable(s, now)]
@@ -177,7 +233,10 @@ class CredentialPool:
         return max(usable, key=lambda s: (left(s), -s.inflight, -s.requests))
 
     def _awaits_answers(self, slot: _Slot, now: float) -> bool:
-        """Usable once its in-flight requests are answered (not paused, budget above reserve)."""
+        """Usable once its in-flight requests are answered (not paused, budget above reserve),
+        or once its budget has been read."""
+        if slot.probing or (slot.remaining is None and slot.inflight > 0):
+            return True
         return (slot.inflight > 0 and (slot.paused_until is None or slot.paused_until <= now)
                 and slot.remaining is not None and slot.remaining > self.reserve)
 
@@ -197,6 +256,7 @@ class CredentialPool:
             if slot.paused_until is not None and slot.paused_until <= moment:
                 slot.paused_until = None
             if slot.reset is not None and slot.reset <= moment:
+                slot.waited_reset = slot.reset
                 slot.remaining, slot.reset = None, None
 
     # -- accounting -----------------------------------------------------------------------
@@ -245,6 +305,11 @@ class CredentialPool:
                            fresh=fresh, _locked=True)
             return
         slot = self._slot(credential)
+        now = self._clock()
+        if reset is not None and reset <= now:
+            # The server's window has not rolled although its reset has passed by our clock
+            # (its clock is behind): the reading holds; look again in a second.
+            reset = now + 1.0
         new_window = (fresh or slot.remaining is None or slot.reset is None
                       or (reset is not None and reset > slot.reset + 1))
         if remaining == 0 and reset is not None:
@@ -254,6 +319,8 @@ class CredentialPool:
             slot.reset = reset
         if limit is not None:
             slot.limit = limit
+        if slot.remaining is not None and slot.remaining > self.reserve:
+            slot.unprobed, slot.fruitless_probes = False, 0
 
     def pause(self, credential: Credential, seconds: float) -> None:
         """A rate-limit answer on `credential`: it alone sits out for `seconds`."""

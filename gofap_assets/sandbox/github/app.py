@@ -60,9 +60,11 @@ class _Budget:
 
         self.lowest = limit
         """The least `remaining` this budget ever reported: how close a client came to 0."""
+        self.late = 0.0
+        """Seconds the window rolls after the reset it announced (GitHub's clock behind ours)."""
 
     def roll(self) -> None:
-        if time.time() >= self.reset:
+        if time.time() >= self.reset + self.late:
             self.used, self.reset = 0, math.ceil(time.time() + self.window)
 
     def spend(self) -> None:
