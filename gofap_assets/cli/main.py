@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
-from gofap_assets.cli import commands, webhooks
+from gofap_assets.cli import commands, retention, webhooks
 from gofap_assets.config import ConfigError
 from gofap_assets.warehouse import WarehouseError
 from gofap_assets.warehouse.catalog import known_types
@@ -150,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="with --webhook-url: seconds between changes (default: "
                          "%(default)s)")
 
+    retention.add_commands(sub)
     webhooks.add_commands(sub)
     return parser
 
@@ -167,6 +168,8 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "start-scheduler": commands.start_scheduler,
     "demo": commands.demo,
     "sandbox": commands.sandbox,
+    "archive": retention.run_archive,
+    "restore": retention.run_restore,
     "webhooks": webhooks.run,
 }
 
@@ -179,7 +182,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in exc.problems or (str(exc),):
             print(f"configuration error: {problem}", file=sys.stderr)
         return EXIT_USAGE
-    except commands.UsageError as exc:
+    except (commands.UsageError, retention.RetentionError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except WarehouseError as exc:
