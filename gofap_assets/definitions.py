@@ -8,6 +8,7 @@ from gofap_assets.github.assets import github_assets
 from gofap_assets.linear.assets import linear_assets
 from gofap_assets.logs import configure_logging
 from gofap_assets.resources import build_resources
+from gofap_assets.retention_job import archive_job
 from gofap_assets.schedules import jobs, schedules
 from gofap_assets.sensors import sensors
 
@@ -17,7 +18,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
         assets=[*github_assets, *linear_assets],
         asset_checks=asset_checks,
-        jobs=jobs,
+        jobs=[*jobs, archive_job],
         schedules=schedules,
         sensors=sensors,
         resources=build_resources(settings),

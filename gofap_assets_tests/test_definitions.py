@@ -69,7 +69,7 @@ CHECKS = {
 }
 BLOCKING = {"no_duplicate_keys", "parent_repository_imported", "parent_team_imported",
             "referenced_issue_imported", "referenced_pull_request_imported"}
-JOBS = {"github_sync_job", "linear_sync_job", "health_checks_job"}
+JOBS = {"github_sync_job", "linear_sync_job", "health_checks_job", "archive_job"}
 SCHEDULES = {"github_sync_schedule", "linear_sync_schedule", "health_checks_schedule"}
 SENSORS = {"github_partition_discovery_sensor", "linear_partition_discovery_sensor",
            "sync_failure_sensor", "webhook_sensor"}

@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import dagster as dg
 import pytest
 import sqlalchemy as sa
 
@@ -81,3 +82,47 @@ def test_bad_input_is_refused_and_nothing_is_touched(warehouse: Warehouse,
     with pytest.raises(RetentionError, match="no such file"):
         restore(warehouse, tmp_path / "missing.parquet")
     assert _snapshot(warehouse) == before
+
+
+def _run_archive_job(warehouse: Warehouse, **config: object) -> dg.ExecuteInProcessResult:
+
+    from gofap_assets.retention_job import archive_job
+    from gofap_assets.warehouse.resource import WarehouseResource
+
+    return archive_job.execute_in_process(
+        run_config={"ops": {"archive_deleted_rows": {"config": config}}},
+        resources={"warehouse": WarehouseResource(database_url=warehouse.url)},
+        raise_on_error=False, instance=dg.DagsterInstance.ephemeral())
+
+
+def test_the_archive_job_counts_on_a_dry_run_then_moves_the_rows(warehouse: Warehouse,
+                                                                 tmp_path: Path) -> None:
+    out = tmp_path / "archive"
+    before = _snapshot(warehouse)
+    dry = _run_archive_job(warehouse, deleted_before="2026-02-01", dry_run=True,
+                           output_dir=str(out))
+    assert dry.success and dry.output_for_node("archive_deleted_rows") == 2504
+    assert _snapshot(warehouse) == before and not out.exists()
+
+    done = _run_archive_job(warehouse, deleted_before="2026-02-01", output_dir=str(out))
+    assert done.success and done.output_for_node("archive_deleted_rows") == 2504
+    (materialized,) = [e for e in done.all_node_events if e.is_successful_output]
+    files = materialized.event_specific_data.metadata["files"].value  # type: ignore[union-attr]
+    assert sorted(Path(f).name.split("-deleted-")[0] for f in files) == ["github-commit",
+                                                                        "github-issue"]
+    assert all(Path(f).exists() for f in files) and len(_snapshot(warehouse)) == 5
+    for f in files:
+        restore(warehouse, Path(f))
+    assert _snapshot(warehouse) == before
+
+
+def test_the_archive_job_fails_with_the_reason_on_a_future_date(warehouse: Warehouse,
+                                                               tmp_path: Path) -> None:
+    out = tmp_path / "archive"
+    before = _snapshot(warehouse)
+    future = (datetime.now(UTC) + timedelta(days=3)).date().isoformat()
+    result = _run_archive_job(warehouse, deleted_before=future, output_dir=str(out))
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.is_step_failure]
+    assert "is in the future" in str(failure.step_failure_data.error)
+    assert _snapshot(warehouse) == before and not out.exists()
