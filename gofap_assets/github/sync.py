@@ -203,10 +203,12 @@ def sync_repository_endpoint(client: GitHubClient, warehouse: Warehouse, endpoin
                         reconcile="partition" if full else None)
 
 
-def _changed_pulls(warehouse: Warehouse, repo: str,
-                   since: datetime | None) -> list[tuple[int, datetime]]:
+def _changed_pulls(warehouse: Warehouse, repo: str, since: datetime | None,
+                   after: int | None = None) -> list[tuple[int, datetime]]:
     """Numbers of the repository's live pull requests whose rows changed after `since` (all of
-    them without it), with the time each row last changed, oldest change first."""
+    them without it), with the time each row last changed, oldest change first; with `after`,
+    also those that changed at `since` itself with a higher number (the rest of a window's
+    work a spent budget interrupted)."""
     t = imported_data.c
     number = t.processed_data["number"].as_integer()
     query = (sa.select(number, t.updated_at)
@@ -214,16 +216,22 @@ def _changed_pulls(warehouse: Warehouse, repo: str,
                     t.parent_key == repo, t.deleted_at.is_(None))
              .order_by(t.updated_at, number))
     if since is not None:
-        query = query.where(t.updated_at > since)
+        later = t.updated_at > since
+        query = query.where(later if after is None else
+                            sa.or_(later, sa.and_(t.updated_at == since, number > after)))
     with warehouse.engine.connect() as conn:
         return [(int(n), changed) for n, changed in conn.execute(query) if n is not None]
 
 
-def _parse_cursor(value: str | None) -> datetime | None:
+def _parse_cursor(value: str | None) -> tuple[datetime | None, int | None]:
+    """The reviews cursor: the change time read up to, and after a spent budget interrupted
+    the reading, `#<number>` of the last pull request whose reviews were all written."""
+    time_text, _, after = (value or "").partition("#")
     try:
-        return datetime.fromisoformat(value) if value else None
+        since = datetime.fromisoformat(time_text) if time_text else None
+        return since, (int(after) if after and since else None)
     except ValueError:
-        return None  # not ours (an older release's): read every pull request once
+        return None, None  # not ours (an older release's): read every pull request once
 
 
 def sync_pull_request_reviews(client: GitHubClient, warehouse: Warehouse, repo: str, *,
@@ -237,8 +245,8 @@ def sync_pull_request_reviews(client: GitHubClient, warehouse: Warehouse, repo: 
     """
     validate_repository_key(repo)
     state = warehouse.partition_state(SOURCE, REVIEWS_DATA_TYPE, repo)
-    since = None if full else _parse_cursor(state.cursor)
-    pulls = _changed_pulls(warehouse, repo, since)
+    since, after = (None, None) if full else _parse_cursor(state.cursor)
+    pulls = _changed_pulls(warehouse, repo, since, after)
     outcome = PartitionOutcome(SOURCE, REVIEWS_DATA_TYPE, repo)
     if not pulls and not full:
         outcome.complete = True
@@ -253,12 +261,16 @@ def sync_pull_request_reviews(client: GitHubClient, warehouse: Warehouse, repo: 
         if not pulls:
             yield Page([], last=True, cursor=cursor)
             return
-        for index, (number, _changed) in enumerate(pulls):
+        for index, (number, changed) in enumerate(pulls):
             reading[0] = number
             for response in client.pages(f"repos/{repo}/pulls/{number}/reviews",
                                          {"per_page": "100"}):
-                last = "next" not in response.links and index == len(pulls) - 1
-                yield Page(_items(response), last=last, cursor=cursor if last else None)
+                done = "next" not in response.links  # this pull request's last page
+                last = done and index == len(pulls) - 1
+                # Each pull request read moves the cursor past it, so a budget that runs out
+                # mid-repository costs the next window none of this one's requests.
+                progress = CursorUpdate(f"{changed.isoformat()}#{number}") if done else None
+                yield Page(_items(response), last=last, cursor=cursor if last else progress)
 
     return ingest_pages(warehouse, outcome, pages(),
                         lambda raw: review_record(raw, repo, reading[0]),

@@ -4,9 +4,10 @@ installation; a pool of tokens where one runs out mid-sync; every credential spe
 reset (a clean stop, deferred partitions, exit 0, and the next sync completing the data); the
 reserve never crossed."""
 
+import math
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,13 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from gofap_assets.cli.main import main
 from gofap_assets.github.app_auth import GitHubAppInstallation
 from gofap_assets.github.client import GitHubClient
+from gofap_assets.github.sync import (
+    PULL_REQUESTS,
+    sync_pull_request_reviews,
+    sync_repositories,
+    sync_repository_endpoint,
+)
+from gofap_assets.http import BudgetExhaustedError
 from gofap_assets.sandbox.app import Request, Response
 from gofap_assets.sandbox.github import GitHubApp, GitHubWorld, SandboxGitHubAppIdentity
 from gofap_assets.sandbox.server import SandboxServer
@@ -388,6 +396,64 @@ def test_a_listing_cut_short_by_the_budget_goes_on_from_its_next_page(tmp_path: 
     assert 0 < read_before < 5
     assert read_before + read_after == 5, "the committed pages were not read again"
     assert Warehouse(url).partition_state("github", "issue", main.full_name).resume_url is None
+
+
+@pytest.mark.parametrize("full", [False, True], ids=["incremental", "full"])
+def test_reviews_cut_short_by_the_budget_go_on_from_the_next_pull_request(
+        database_url: str, full: bool) -> None:
+    """A repository with more pull requests than a window's budget still gets all its reviews:
+    each pull request read moves the cursor, so the next window starts after it. The pull
+    requests were written in one page, so they share a change time: the number breaks the tie.
+    A full sync cut short goes on incrementally from where it stopped."""
+    world = GitHubWorld(40, repos=1, issues_per_repo=420, commits_per_repo=5,
+                        vanished_repo=False)
+    app = GitHubApp(world, token=TOKENS[0])
+    url = database_url
+    store = Warehouse(url)
+    store.create_schema()
+    with serving(app) as (server, recorder):
+        def client() -> GitHubClient:  # one per window: each run reads its budget afresh
+            return GitHubClient.create(token=TOKENS[0], api_url=f"{server.url}/github",
+                                       org=world.org, sleep=Sleeps(), timeout=10,
+                                       rate_limit_reserve=1)
+
+        with closing(client()) as first:
+            sync_repositories(first, store)
+            repo = world.repositories()[0].full_name
+            sync_repository_endpoint(first, store, PULL_REQUESTS, repo)
+        with store.engine.connect() as conn:
+            pulls = conn.execute(sa.text(
+                "SELECT count(*) FROM imported_data WHERE data_type = 'pull_request' "
+                "AND parent_key = :repo"), {"repo": repo}).scalar_one()
+        assert pulls >= 50
+
+        def reviews_read(start: int) -> list[str]:
+            return [p for _m, p, _s in recorder.seen[start:]
+                    if p.startswith(f"/repos/{repo}/pulls/") and p.endswith("/reviews")]
+
+        reads: list[str] = []
+        share = pulls // 3  # each window's budget reads a third of them (1 is the reserve)
+        for window in range(1, 6):
+            app.reset_budgets({TOKENS[0]: share + 1})
+            start = len(recorder.seen)
+            try:
+                with closing(client()) as this:
+                    sync_pull_request_reviews(this, store, repo, full=full and window == 1)
+                break
+            except BudgetExhaustedError:
+                pass
+            finally:
+                reads += reviews_read(start)
+        assert window == math.ceil(pulls / share), "each window read its share, no less"
+        assert len(reads) == len(set(reads)) == pulls, "a pull request's reviews were read twice"
+
+        app.reset_budgets({})  # a big hour: the rest of the repository, and nothing again
+        start = len(recorder.seen)
+        with closing(client()) as last:
+            assert direct_sync(last, store, concurrency=1) == []
+        assert reviews_read(start) == []
+    store.dispose()
+    assert github_differences(url, world) == {}
 
 
 def test_the_materializations_count_deferrals_and_account_for_each_credential(
