@@ -14,7 +14,7 @@ import shutil
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -204,10 +204,11 @@ def _measure(run: Run, argv: list[str], env: dict[str, str],
         extra=extra)
 
 
-def importer(run: Run, database: Database, *, full: bool) -> Measurement:
-    """`gofap-import sync --service S [--full]`."""
+def importer(run: Run, database: Database, *, full: bool,
+             settings: Mapping[str, str] | None = None) -> Measurement:
+    """`gofap-import sync --service S [--full]`; `settings` are further environment variables."""
     argv = [gofap_import(), "sync", "--service", run.service, *(["--full"] if full else [])]
-    env = environment(run.sandbox, database.url, run.concurrency)
+    env = {**environment(run.sandbox, database.url, run.concurrency), **(settings or {})}
 
     def rows(_process: ProcessRun, started: datetime) -> tuple[int, int | None, dict[str, Any]]:
         total, written, by_type = warehouse_rows(database.url, run.service, started)

@@ -144,7 +144,8 @@ class Measurement:
     items: int
     requests: int
     not_modified: int
-    peak_rss_mb: float
+    peak_rss_mb: float | None
+    """None: not measured (a figure taken inside the harness)."""
     rows_written: int
     rows_total: int | None = None
     sandbox_cpu_s: float = 0.0

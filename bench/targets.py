@@ -237,6 +237,87 @@ def _growth(ctx: Context) -> list[Target]:
     ]
 
 
+def _budget(ctx: Context) -> list[Target]:
+    """The pool finishes what one token does, the reserve holds, and a pool too small for one
+    hour stops cleanly and finishes in as many windows as its budget implies."""
+    one = ctx.find("budget", "importer", phase="one")
+    pool = ctx.find("budget", "importer", phase="pool")
+    spent = ctx.find("budget", "importer", phase="spent")
+    targets = [_ratio("budget: a pool of 3 (40% each) completes the sync <= 1.2x one token's wall",
+                      "pool / one token <= 1.20", ("pool sync", pool), ("one-token sync", one),
+                      1.2)]
+    if targets[0].ratio is not None and pool and one:
+        rows = (_median(pool, "rows_total"), _median(one, "rows_total"))
+        targets[0].note = f"rows {rows[0]:,.0f} / {rows[1]:,.0f}"
+        if rows[0] != rows[1]:
+            targets[0].status = FAIL
+    reserve = Target("budget: the reserve is never crossed, no request refused (403/429)",
+                     "lowest remaining >= reserve on every token; 0 refusals")
+    measured = [run for cell in (pool, spent) if cell for run in cell.runs]
+    if not measured:
+        reserve.note = _why_missing(("pool sync", pool), ("spent pool", spent))
+    else:
+        lowest = min(min(run.extra["lowest_remaining"]) for run in measured)
+        refused = sum(run.by_status.get(code, 0) for run in measured for code in ("403", "429"))
+        floor = measured[0].extra["reserve"]
+        reserve.measured = f"lowest remaining {lowest} (reserve {floor}), {refused} refused"
+        _judge(reserve, lowest >= floor and refused == 0)
+    targets.append(reserve)
+    windows = Target("budget: a pool holding 45% of a sync an hour stops cleanly and completes in "
+                     "3 windows, spending <= 1.1x one sync", "windows <= 3; spend / one <= 1.10; "
+                     "rows == one token's")
+    if not (spent and spent.runs and one and one.runs):
+        windows.note = _why_missing(("spent pool", spent), ("one-token sync", one))
+    else:
+        run, base = spent.runs[-1], one.runs[-1]
+        used, need = sum(run.extra["spent"]), base.extra["spent"][0]
+        windows.ratio = used / need
+        windows.measured = (f"{run.extra['windows']} windows, {run.extra['deferred_after_first']} "
+                            f"partitions deferred after the first; spent {used:,} / {need:,} "
+                            f"({windows.ratio:.2f}x)")
+        windows.note = f"rows {run.rows_total:,} / {base.rows_total:,}"
+        _judge(windows, run.extra["windows"] <= 3 and windows.ratio <= 1.1
+               and run.rows_total == base.rows_total)
+    targets.append(windows)
+    return targets
+
+
+def _webhooks(ctx: Context) -> list[Target]:
+    """Every delivery accepted, answered inside the senders' timeouts even while a sync writes
+    (Linear waits 5 s, GitHub 10 s), and a change reaches the warehouse within a minute."""
+    idle = ctx.find("webhooks", "receiver", phase="idle")
+    busy = ctx.find("webhooks", "receiver", phase="busy")
+    latency = ctx.find("webhooks", "receiver", phase="latency")
+    accepted = Target("webhooks: every delivery accepted, idle and while a sync writes",
+                      "accepted == sent")
+    answered = Target("webhooks: p99 answer while a sync writes <= 5 s (Linear's timeout)",
+                      "p99 <= 5 s")
+    if not (idle and idle.runs and busy and busy.runs):
+        accepted.note = answered.note = _why_missing(("idle receiver", idle),
+                                                     ("busy receiver", busy))
+    else:
+        runs = [*idle.runs, *busy.runs]
+        took, sent = sum(r.rows_written for r in runs), sum(r.items for r in runs)
+        accepted.measured = f"{took:,} / {sent:,}"
+        _judge(accepted, took == sent)
+        p99 = max(r.extra["p99_ms"] for r in busy.runs)
+        calm = max(r.extra["p99_ms"] for r in idle.runs)
+        answered.measured = (f"p99 {p99:,.0f} ms busy, {calm:,.0f} ms idle; "
+                             f"{_median(busy, 'items_per_s'):,.0f} / "
+                             f"{_median(idle, 'items_per_s'):,.0f} deliveries/s")
+        _judge(answered, p99 <= 5000)
+    reached = Target("webhooks: a sandbox change reaches the warehouse <= 60 s (webhooks process)",
+                     "seconds <= 60")
+    seconds = _median(latency, "wall_s")
+    if seconds is None:
+        reached.note = _why_missing(("event to warehouse", latency))
+    else:
+        reached.measured = f"{seconds:.1f} s for {_median(latency, 'items'):,.0f} deliveries"
+        reached.note = "the sensor adds up to its 30 s interval"
+        _judge(reached, seconds <= 60)
+    return [accepted, answered, reached]
+
+
 def evaluate(ctx: Context) -> list[Target]:
     targets: list[Target] = []
     importer = ctx.find("github-full", "importer", scale="full")
@@ -275,5 +356,7 @@ def evaluate(ctx: Context) -> list[Target]:
     targets.append(_memory(ctx, "linear"))
     targets.extend(_incremental(ctx, "linear"))
     targets.extend(_growth(ctx))
+    targets.extend(_budget(ctx))
+    targets.extend(_webhooks(ctx))
     return targets
 

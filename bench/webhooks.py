@@ -47,6 +47,21 @@ def _serve(env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
     return process, line.split("listening on ", 1)[1].split()[0]
 
 
+def _usage(pid: int) -> tuple[float | None, float | None]:
+    """A running process's peak resident memory in MB (VmHWM) and CPU seconds so far, from
+    Linux's /proc; (None, None) elsewhere."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None, None
+    peak = next((int(line.split()[1]) / 1024 for line in status.splitlines()
+                 if line.startswith("VmHWM:")), None)
+    fields = stat.rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
+    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+    return peak, cpu
+
+
 def _writer(url: str, stop: threading.Event) -> int:
     """A sync's writes: pages of 100 issues, back to back."""
     store, pages = Warehouse(url), 0
@@ -69,6 +84,7 @@ def receiver_throughput(workdir: Path, deliveries: int, senders: int,
     env = {**os.environ, "DATABASE_URL": url, "GITHUB_WEBHOOK_SECRET": SECRET,
            "LOG_LEVEL": "WARNING"}
     process, base = _serve(env)
+    _, cpu_before = _usage(process.pid)
     bodies = [json.dumps({"action": "edited", "issue": {"id": n, "number": n},
                           "repository": {"full_name": "acme/api"}}).encode()
               for n in range(deliveries)]
@@ -92,6 +108,7 @@ def receiver_throughput(workdir: Path, deliveries: int, senders: int,
             wall = time.perf_counter() - started
             stop.set()
             written = pages.result() if pages else 0
+        peak, cpu_after = _usage(process.pid)
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -100,7 +117,9 @@ def receiver_throughput(workdir: Path, deliveries: int, senders: int,
             "deliveries": deliveries, "accepted": sum(s == 200 for s, _ in results),
             "per_second": deliveries / wall, "p50_ms": 1000 * statistics.median(answers),
             "p99_ms": 1000 * _percentile(answers, 0.99), "max_ms": 1000 * max(answers),
-            "sync_pages_written": written}
+            "sync_pages_written": written, "receiver_peak_rss_mb": peak,
+            "receiver_cpu_s": (cpu_after - cpu_before) if cpu_after is not None
+            and cpu_before is not None else None}
 
 
 def event_to_warehouse(workdir: Path) -> dict[str, Any]:

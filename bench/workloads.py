@@ -4,6 +4,7 @@ Within a workload the contenders take turns run by run (importer, floor, peer, i
 so a slow minute on a shared machine falls on all of them rather than on one.
 """
 
+import math
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -13,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from bench import contenders as c
+from bench import webhooks as wh
 from bench.measure import Cell, Measurement
 from bench.worlds import (
+    IDLE_LINEAR,
     GitHubSize,
     LinearSize,
     Worlds,
@@ -23,6 +26,9 @@ from bench.worlds import (
     linear_items,
 )
 from gofap_assets.github.sync import CURSOR_OVERLAP as GITHUB_OVERLAP
+from gofap_assets.sandbox import Sandbox
+from gofap_assets.sandbox.github import GitHubApp
+from gofap_assets.warehouse import Warehouse
 
 CONTENDERS = ("importer", "floor", "dlt")
 DEFAULT_GITHUB = GitHubSize(repos=20, issues_per_repo=2_000, commits_per_repo=2_000)
@@ -57,13 +63,16 @@ class Options:
     peer_runs: int | None = None
     """Runs of dlt at the full size (about a minute each); None: as many as the others."""
     timeout_s: float = 1800.0
+    webhook_deliveries: int = 2_000
+    """Deliveries per receiver run of the webhooks workload."""
     workdir: Path = Path("bench-work")
 
     @classmethod
     def quick(cls, **overrides: Any) -> "Options":
         return replace(cls(runs=1, github=GitHubSize(4, 150, 150), linear=LinearSize(2, 600),
                            scales=("full",), settle=False, latency_ms=20.0, partitions=12,
-                           partition_items=20, timeout_s=300.0), **overrides)
+                           partition_items=20, timeout_s=300.0, webhook_deliveries=200),
+                       **overrides)
 
 
 @dataclass
@@ -112,9 +121,10 @@ class Context:
         cell.runs.append(measurement)
         m = measurement
         speed = f"{m.items_per_s:,.0f} items/s, " if m.items else ""
+        memory = "RSS not measured" if m.peak_rss_mb is None else f"{m.peak_rss_mb:.0f} MB"
         self.log(f"  [{cell.workload}] {cell.label}{note}: {m.wall_s:.2f}s, {speed}"
                  f"{m.requests} requests "
-                 f"({m.not_modified} 304), {m.peak_rss_mb:.0f} MB, {m.rows_written:,} rows "
+                 f"({m.not_modified} 304), {memory}, {m.rows_written:,} rows "
                  f"written, sandbox {100 * m.sandbox_load:.0f}% of a core")
         return measurement
 
@@ -445,6 +455,149 @@ def github_tenfold(ctx: Context) -> None:
                             f" run {index + 1}")
         finally:
             database.dispose()
+
+
+BUDGET_TOKENS = 3
+BUDGET_RESERVE = 25
+POOL_SHARE, SPENT_SHARE = 0.4, 0.15
+"""Each pool token's usable budget as a share of one sync's spend: together 120% (the sync
+completes on the pool) and 45% (it stops cleanly, and the rest follows in later windows)."""
+MAX_WINDOWS = 6
+
+
+@workload("budget", "rate limits as a budget: a GitHub full sync on one token, on a pool of 3 "
+          "each holding 40% of it (reserve 25), and on a pool that holds 45% an hour (a clean "
+          "stop, then one sync per new window until complete)")
+def budget(ctx: Context) -> None:
+    name, seed = "budget", ctx.options.seed
+    size = ctx.options.github.scaled(ctx.options.small_factor, ctx.options.concurrency)
+    with Sandbox(seed=seed, github=size.world(seed), linear=IDLE_LINEAR.world(seed),
+                 github_tokens=BUDGET_TOKENS) as sandbox:
+        app = sandbox.server.apps["/github"]
+        assert isinstance(app, GitHubApp)
+        tokens = sandbox.github_tokens
+        items = github_items(sandbox.github)
+        ctx.log(f"[{name}] {items:,} items, {BUDGET_TOKENS} tokens, reserve {BUDGET_RESERVE}")
+        one = ctx.cell(name, "importer", "one token", phase="one", items=items)
+        pool = ctx.cell(name, "importer", f"pool of {BUDGET_TOKENS}, {POOL_SHARE:.0%} each",
+                        phase="pool", items=items)
+        spent = ctx.cell(name, "importer", f"pool of {BUDGET_TOKENS}, {SPENT_SHARE:.0%} each "
+                         "per window: windows until complete", phase="spent", items=items)
+        reserve = {"GOFAP_GITHUB_RATE_LIMIT_RESERVE": str(BUDGET_RESERVE)}
+
+        def sync(label: str, database: c.Database, *, full: bool,
+                 settings: dict[str, str]) -> Measurement:
+            measured = c.importer(_run(ctx, sandbox, "github", items, name, label), database,
+                                  full=full, settings=settings)
+            measured.extra.update(budget_use(app, tokens, database.url))
+            return measured
+
+        for index in range(ctx.options.runs):
+            note = f" run {index + 1}"
+            app.reset_budgets({})
+            with _sqlite(ctx, name, "one") as database:
+                first = ctx.measure(one, lambda d=database: sync(
+                    "one", d, full=True, settings={"GITHUB_TOKEN": tokens[0]}), note)
+            if first is None:
+                return
+            need = first.extra["spent"][0]
+
+            def limits(share: float, need: int = need) -> dict[str, int]:
+                return {t: math.ceil(share * need) + BUDGET_RESERVE for t in tokens}
+
+            app.reset_budgets(limits(POOL_SHARE))
+            with _sqlite(ctx, name, "pool") as database:
+                ctx.measure(pool, lambda d=database: sync("pool", d, full=True,
+                                                          settings=reserve), note)
+
+            def windows(database: c.Database, share: float = SPENT_SHARE) -> Measurement:
+                """One sync per window (a fresh budget each) until nothing is deferred."""
+                runs: list[Measurement] = []
+                while not runs or runs[-1].extra["deferred"]:
+                    if len(runs) == MAX_WINDOWS:
+                        raise RuntimeError(f"still deferred after {MAX_WINDOWS} windows")
+                    app.reset_budgets(limits(share))
+                    runs.append(sync("spent", database, full=not runs, settings=reserve))
+                return combined(runs)
+
+            with _sqlite(ctx, name, "spent") as database:
+                ctx.measure(spent, lambda d=database: windows(d), note)
+            app.reset_budgets({})
+
+
+def budget_use(app: GitHubApp, tokens: list[str], url: str) -> dict[str, Any]:
+    """What a sync spent of each token, how close it came to 0, and what it left deferred."""
+    store = Warehouse(url)
+    try:
+        deferred = len(store.deferred_partitions("github"))
+    finally:
+        store.dispose()
+    budgets = [app.budget(t) for t in tokens]
+    return {"spent": [b.used for b in budgets], "lowest_remaining": [b.lowest for b in budgets],
+            "reserve": BUDGET_RESERVE, "deferred": deferred}
+
+
+def combined(runs: list[Measurement]) -> Measurement:
+    """Several syncs as one figure: times, requests and spend summed, the last one's rows."""
+    last = runs[-1]
+    by_status: dict[str, int] = {}
+    for run in runs:
+        for status, count in run.by_status.items():
+            by_status[status] = by_status.get(status, 0) + count
+    return Measurement(
+        wall_s=sum(r.wall_s for r in runs), items=last.items,
+        requests=sum(r.requests for r in runs), not_modified=sum(r.not_modified for r in runs),
+        peak_rss_mb=max((r.peak_rss_mb for r in runs if r.peak_rss_mb is not None),
+                        default=None),
+        rows_written=sum(r.rows_written for r in runs), rows_total=last.rows_total,
+        sandbox_cpu_s=sum(r.sandbox_cpu_s for r in runs), cpu_s=sum(r.cpu_s for r in runs),
+        sync_s=sum(r.sync_s or 0.0 for r in runs), by_status=by_status,
+        extra={"windows": len(runs), "spent": [sum(s) for s in zip(
+            *(r.extra["spent"] for r in runs), strict=True)],
+            "lowest_remaining": [min(s) for s in zip(
+                *(r.extra["lowest_remaining"] for r in runs), strict=True)],
+            "deferred_after_first": runs[0].extra["deferred"], "deferred": last.extra["deferred"],
+            "reserve": BUDGET_RESERVE})
+
+
+WEBHOOK_SENDERS = 16
+
+
+@workload("webhooks", "the webhook receiver (its own process, 16 senders with keep-alive): "
+          "deliveries/s and answer times, idle and while a sync writes; a sandbox change to the "
+          "warehouse through `webhooks process`")
+def webhook_receiver(ctx: Context) -> None:
+    name, deliveries = "webhooks", ctx.options.webhook_deliveries
+    cells = {busy: ctx.cell(name, "receiver", "receiver, " + ("during a sync" if busy
+                                                             else "idle warehouse"),
+                            phase="busy" if busy else "idle", items=deliveries)
+             for busy in (False, True)}
+    latency = ctx.cell(name, "receiver", "a change to the warehouse (webhooks process)",
+                       phase="latency")
+    for index in range(ctx.options.runs):
+        note = f" run {index + 1}"
+        for busy, cell in cells.items():
+            ctx.measure(cell, lambda b=busy: receiver_figures(
+                wh.receiver_throughput(ctx.directory(name, "receiver"), deliveries,
+                                       WEBHOOK_SENDERS, b)), note)
+        ctx.measure(latency, lambda: latency_figures(
+            wh.event_to_warehouse(ctx.directory(name, "latency"))), note)
+
+
+def receiver_figures(result: dict[str, Any]) -> Measurement:
+    """One receiver run; its memory and CPU are the receiver process's."""
+    sent = result["deliveries"]
+    return Measurement(wall_s=sent / result["per_second"], items=sent, requests=sent,
+                       not_modified=0, peak_rss_mb=result["receiver_peak_rss_mb"],
+                       cpu_s=result["receiver_cpu_s"] or 0.0, rows_written=result["accepted"],
+                       extra=result)
+
+
+def latency_figures(result: dict[str, Any]) -> Measurement:
+    """Sandbox, receiver and `webhooks process` all run in the harness: no memory figure."""
+    return Measurement(wall_s=result["event_to_warehouse_s"], items=result["deliveries"],
+                       requests=result["deliveries"], not_modified=0, peak_rss_mb=None,
+                       rows_written=sum(result["outcomes"].values()), extra=result)
 
 
 QUICK_EXCLUDED = ("github-10x",)

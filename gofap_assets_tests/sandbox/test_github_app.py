@@ -98,6 +98,19 @@ def test_headers_and_rate_limit_budget(world: GitHubWorld) -> None:
     assert overview["rate"]["remaining"] == 0 and overview["resources"]["core"]["used"] == 3
 
 
+def test_reset_budgets_opens_a_new_window_with_new_limits(world: GitHubWorld) -> None:
+    app = GitHubApp(world, token=TOKEN, rate_limit=2)
+    get(app, "/user")
+    get(app, "/user")
+    assert get(app, "/user").status == 403
+    app.reset_budgets({TOKEN: 5})
+    fresh = get(app, "/user")
+    assert fresh.status == 200 and fresh.headers["x-ratelimit-limit"] == "5"
+    assert fresh.headers["x-ratelimit-remaining"] == "4" and app.budget(TOKEN).lowest == 4
+    app.reset_budgets()  # same limits, a new window
+    assert get(app, "/user").headers["x-ratelimit-remaining"] == "4"
+
+
 def test_unsupported_api_version_and_unknown_routes(app: GitHubApp) -> None:
     assert get(app, "/user", headers={"X-GitHub-Api-Version": "2021-01-01"}).status == 400
     assert get(app, "/user", headers={"X-GitHub-Api-Version": "2026-03-10"}).status == 200

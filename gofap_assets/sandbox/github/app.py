@@ -112,6 +112,14 @@ class GitHubApp:
         with self._lock:
             return self._budget(key)
 
+    def reset_budgets(self, limits: Mapping[str, int] | None = None) -> None:
+        """A new window for every credential, with `limits` (budget key -> requests) from now on
+        when given: the next hour, as a benchmark or a test stages it."""
+        with self._lock:
+            if limits is not None:
+                self.rate_limits = dict(limits)
+            self._budgets.clear()
+
     def _budget(self, key: str) -> _Budget:
         budget = self._budgets.get(key)
         if budget is None:
