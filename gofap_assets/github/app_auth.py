@@ -29,6 +29,9 @@ JWT_LIFETIME_SECONDS = 540
 """`exp` at most 10 minutes ahead: 9 leaves room for a slow clock."""
 RENEW_BEFORE_SECONDS = 300
 """An installation token is renewed when it has less than this left, never used to the edge."""
+PROOF_WAIT_SECONDS = 120.0
+"""How long a thread waits for the first answer to a token minted after a 401 before sending
+on it anyway (that answer normally comes within the request timeout)."""
 SERVICE = "GitHub"
 
 
@@ -92,6 +95,10 @@ class GitHubAppInstallation(Credential):
         self._expires_at: float | None = None
         self._renewed_unproven = False
         """The token was minted for a 401 and no answer has accepted it yet."""
+        self._proving = False
+        """A request is out on the unproven token: the other threads wait for its answer, so a
+        refused fresh token meets one 401, not one per thread."""
+        self._settled = threading.Condition(self._lock)
         self._refused: str | None = None
         """Why this installation is given up: a freshly minted token was refused too."""
         self._http: ApiClient | None = None
@@ -125,13 +132,21 @@ class GitHubAppInstallation(Credential):
     # -- the installation token --------------------------------------------------------------
 
     def authorization(self) -> str:
-        with self._lock:
+        with self._settled:
+            waited = 0.0
+            while (self._renewed_unproven and self._proving and self._refused is None
+                   and waited < PROOF_WAIT_SECONDS):
+                started = time.monotonic()
+                self._settled.wait(PROOF_WAIT_SECONDS - waited)
+                waited += time.monotonic() - started
             if self._refused is not None:
                 raise GitHubAppError(self._refused, status=401)
             if (self._token is None or self._expires_at is None
                     or self._expires_at - self._clock() < RENEW_BEFORE_SECONDS):
                 self._mint()
             assert self._token is not None
+            if self._renewed_unproven:
+                self._proving = True  # this request tells whether the fresh token works
             return f"Bearer {self._token}"
 
     def renew(self, rejected: str) -> bool:
@@ -153,14 +168,23 @@ class GitHubAppInstallation(Credential):
                     "(401) right after renewing the one it revoked: the installation may be "
                     "suspended or removed, or the app's access revoked; check the app's "
                     "installation and its repository access, then sync again")
+                self._settled.notify_all()
                 raise GitHubAppError(self._refused, status=401)
             self._mint()
             self._renewed_unproven = True
             return True
 
     def accepted(self, authorization: str) -> None:
-        if self._renewed_unproven and authorization == f"Bearer {self._token}":
-            self._renewed_unproven = False
+        with self._settled:
+            if self._renewed_unproven and authorization == f"Bearer {self._token}":
+                self._renewed_unproven = self._proving = False
+                self._settled.notify_all()
+
+    def abandoned(self, authorization: str) -> None:
+        with self._settled:
+            if self._proving and authorization == f"Bearer {self._token}":
+                self._proving = False  # no answer: the next request proves the token instead
+                self._settled.notify_all()
 
     def _mint(self) -> None:
         installation = self.installation_id()
@@ -176,7 +200,7 @@ class GitHubAppInstallation(Credential):
         self._token = token
         self._expires_at = _parse_time(data.get("expires_at")) or self._clock() + 3600
         self.tokens_minted += 1
-        self._renewed_unproven = False
+        self._renewed_unproven = self._proving = False
 
     def installation_id(self) -> int:
         """GITHUB_APP_INSTALLATION_ID, else the installation on GITHUB_ORG, else the only one."""

@@ -208,10 +208,14 @@ class ApiClient:
                                                   headers=headers)
                 except BaseException:
                     self._release(credential, None)
+                    if credential is not None:
+                        credential.abandoned(headers["Authorization"])
                     raise
                 self._release(credential, response)
                 self.stats.add(requests=1)
                 self._observe(response)
+                if credential is not None and response.status_code != 401:
+                    credential.accepted(headers["Authorization"])
                 wait = self._rate_limit_rule(response) if self._rate_limit_rule else None
                 if wait is not None:
                     rate_limit_waits += 1
@@ -230,8 +234,6 @@ class ApiClient:
                     error = self._error(response, credential)
                     self.pool.reject(credential, str(error))
                     raise error
-                if credential is not None:
-                    credential.accepted(headers["Authorization"])
                 if response.status_code in RETRYABLE_STATUSES or response.status_code == 429:
                     raise _Transient(f"HTTP {response.status_code}", response)
                 if response.status_code == 304:

@@ -38,6 +38,9 @@ class Credential:
     def accepted(self, authorization: str) -> None:
         """An answer other than 401 to a request sent with `authorization`."""
 
+    def abandoned(self, authorization: str) -> None:
+        """A request sent with `authorization` got no answer at all (a transport error)."""
+
 
 class StaticToken(Credential):
     """A token or key that never changes during a run (personal token, API key, OAuth token)."""
