@@ -164,6 +164,18 @@ def test_mutation_changes_exactly_what_it_reports() -> None:
     assert world.deleted_ids() == gone
 
 
+def test_a_seeded_mutation_does_the_same_whenever_it_runs() -> None:
+    """Comments, reviews and the rest of a mutation's activity follow the seeds, not the clock:
+    a test that needs some of each gets them every time."""
+    counts = [GitHubWorld(3, repos=3, issues_per_repo=120, commits_per_repo=30, now=NOW)
+              .mutate(0.05, 11, at=NOW + timedelta(hours=hours)) for hours in (1, 7, 30)]
+    assert counts[0] == counts[1] == counts[2]
+    assert counts[0]["comments_created"] > 0 and counts[0]["reviews_submitted"] > 0
+    other = GitHubWorld(3, repos=3, issues_per_repo=120, commits_per_repo=30, now=NOW).mutate(
+        0.05, 12, at=NOW + timedelta(hours=1))
+    assert other != counts[0], "the mutation's seed chooses the activity too"
+
+
 def test_mutated_items_carry_the_mutation_time() -> None:
     world = GitHubWorld(3, repos=3, issues_per_repo=100, commits_per_repo=30, now=NOW)
     moment = int((NOW + timedelta(hours=5)).timestamp())

@@ -372,11 +372,12 @@ class GitHubWorld:
             moment = max(moment, self.now, self._last_mutation)
             self._last_mutation = moment
             rng = random.Random(mix(self.seed, seed, self._mutations, 8))
+            activity_seed = mix(self.seed, seed, self._mutations, 10)
             self._mutations += 1
             active = [r for r in self._repos if r.kind == NORMAL and not r.archived
                       and not r.deleted]
             for repo in active:
-                self._mutate_repo(repo, fraction, rng, moment, counts)
+                self._mutate_repo(repo, fraction, rng, moment, counts, activity_seed)
             if len(active) > 2:  # keep at least two active repositories to mutate later
                 repo = rng.choice(active)
                 repo.archived = True
@@ -393,7 +394,7 @@ class GitHubWorld:
         return counts
 
     def _mutate_repo(self, repo: RepoMeta, fraction: float, rng: random.Random, moment: int,
-                     counts: dict[str, int]) -> None:
+                     counts: dict[str, int], activity_seed: int) -> None:
         skels = self._skeleton_list(repo)
         live = [n for n in range(1, repo.numbers + 1) if not skels[n].deleted]
         touched = rng.sample(live, min(len(live), max(1, round(len(live) * fraction))))
@@ -433,7 +434,7 @@ class GitHubWorld:
                 self._notify("issue_comment", "deleted", repo, number, comment=comment)
             counts["issues_deleted"] += 1
             self._notify("issues", "deleted", repo, number)
-        self._mutate_activity(repo, touched, moment, counts)
+        self._mutate_activity(repo, touched, moment, counts, activity_seed)
         for _ in range(max(1, len(touched) // 4)):
             is_pr = repo.pr_every > 0 and rng.random() < 1 / repo.pr_every
             self._set(repo, repo.numbers + 1, moment, created_at=moment, state="open",
@@ -451,11 +452,12 @@ class GitHubWorld:
         self._touch_repo(repo, None)
 
     def _mutate_activity(self, repo: RepoMeta, touched: list[int], moment: int,
-                         counts: dict[str, int]) -> None:
+                         counts: dict[str, int], activity_seed: int) -> None:
         """Comments and reviews on touched items (already updated at `moment`, as GitHub bumps
         an item's `updated_at` for both); edits and deletions of comments, labels, milestones
-        and releases. Its own random stream, so the items' mutations stay as they were."""
-        rng = random.Random(mix(self.seed, self._mutations, repo.index, moment, 10))
+        and releases. Its own random stream, so the items' mutations stay as they were; from
+        the seeds alone, never the clock, so a seeded mutation does the same every time."""
+        rng = random.Random(mix(activity_seed, repo.index))
         activity = self._activity_of(repo)
         skels = self._skeleton_list(repo)
         people = len(self.people)
