@@ -133,12 +133,8 @@ class GitHubAppInstallation(Credential):
 
     def authorization(self) -> str:
         with self._settled:
-            waited = 0.0
-            while (self._renewed_unproven and self._proving and self._refused is None
-                   and waited < PROOF_WAIT_SECONDS):
-                started = time.monotonic()
-                self._settled.wait(PROOF_WAIT_SECONDS - waited)
-                waited += time.monotonic() - started
+            self._settled.wait_for(lambda: not (self._renewed_unproven and self._proving)
+                                   or self._refused is not None, PROOF_WAIT_SECONDS)
             if self._refused is not None:
                 raise GitHubAppError(self._refused, status=401)
             if (self._token is None or self._expires_at is None
@@ -175,6 +171,8 @@ class GitHubAppInstallation(Credential):
             return True
 
     def accepted(self, authorization: str) -> None:
+        if not self._renewed_unproven:  # every answer comes here: no lock on the usual path
+            return
         with self._settled:
             if self._renewed_unproven and authorization == f"Bearer {self._token}":
                 self._renewed_unproven = self._proving = False
